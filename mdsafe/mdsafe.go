@@ -1,0 +1,100 @@
+// Package mdsafe turns untrusted text (titles, notes, names from PagerDuty) into Mattermost
+// markdown that renders as the same literal text: it cannot mention anyone (@channel, @all, @here,
+// @user), cannot open links, images, code, tables, headings or quotes, and cannot break the post
+// it is placed in.
+package mdsafe
+
+import (
+	"net/url"
+	"strings"
+	"unicode/utf8"
+)
+
+// zeroWidthSpace after '@' keeps the text readable while Mattermost's mention parser no longer
+// sees a mention: escaping with a backslash is not enough, because mentions are found on the raw
+// message before markdown is rendered.
+const zeroWidthSpace = "\u200b"
+
+// Inline escapes text for use inside one line (a title, a name): line breaks become spaces.
+func Inline(s string) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	s = strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ", "\t", " ").Replace(s)
+	return escape(s)
+}
+
+// Block escapes multi-line text (a description, a note). Lines stay lines; each line is escaped,
+// so none can start a heading, quote, list or code fence.
+func Block(s string) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	s = strings.ReplaceAll(s, "\r\n", "\n")
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		lines[i] = escape(strings.ReplaceAll(l, "\t", "    "))
+	}
+	return strings.Join(lines, "\n")
+}
+
+// InlineMax is Inline after cutting to at most n runes (an ellipsis marks the cut).
+func InlineMax(s string, n int) string { return Inline(Truncate(s, n)) }
+
+// Truncate cuts s to at most n runes, marking the cut with an ellipsis; it never splits a rune.
+func Truncate(s string, n int) string {
+	if n <= 0 || utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	if n == 1 {
+		return "…"
+	}
+	return strings.TrimRight(string(r[:n-1]), " ") + "…"
+}
+
+// specials are the characters that start markdown constructs in Mattermost's renderer.
+const specials = "\\`*_~[]()#>|<!"
+
+func escape(s string) string {
+	var b strings.Builder
+	b.Grow(len(s) + 8)
+	for i, r := range s {
+		switch {
+		case r == '@':
+			b.WriteString("@" + zeroWidthSpace)
+		case r == '.' || r == '-' || r == '+' || r == '=' || r == '{' || r == '}' || r == ':':
+			// Special only at a line start (lists, setext headings); escaping them everywhere would
+			// make URLs and plain text ugly in notification previews. Emoji (:smile:) are harmless.
+			if i == 0 {
+				b.WriteByte('\\')
+			}
+			b.WriteRune(r)
+		case strings.ContainsRune(specials, r):
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		case r < 0x20 || r == 0x7f:
+			b.WriteByte(' ')
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// Link renders [text](url) when url is an absolute http(s) URL, else just the escaped text, so
+// a PagerDuty-supplied URL can never become a javascript: or relative link.
+func Link(text, rawURL string) string {
+	u, ok := SafeURL(rawURL)
+	if !ok {
+		return Inline(text)
+	}
+	return "[" + Inline(text) + "](" + u + ")"
+}
+
+// SafeURL returns rawURL re-encoded when it is an absolute http(s) URL with a host.
+func SafeURL(rawURL string) (string, bool) {
+	u, err := url.Parse(strings.TrimSpace(rawURL))
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil {
+		return "", false
+	}
+	// String() percent-encodes spaces and most specials; parentheses would end the markdown link.
+	s := strings.NewReplacer("(", "%28", ")", "%29", " ", "%20", "<", "%3C", ">", "%3E").Replace(u.String())
+	return s, true
+}
