@@ -98,3 +98,11 @@ func SafeURL(rawURL string) (string, bool) {
 	s := strings.NewReplacer("(", "%28", ")", "%29", " ", "%20", "<", "%3C", ">", "%3E").Replace(u.String())
 	return s, true
 }
+
+// Code renders s as an inline code span. Backslash escapes show literally inside code, so instead
+// backticks and line breaks are replaced and '@' is broken up like everywhere else.
+func Code(s string) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	s = strings.NewReplacer("`", "'", "\r", " ", "\n", " ", "@", "@"+zeroWidthSpace).Replace(s)
+	return "`" + s + "`"
+}

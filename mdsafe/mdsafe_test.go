@@ -97,3 +97,16 @@ func FuzzInlineNeverMentions(f *testing.F) {
 		}
 	})
 }
+
+func TestCode(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"P_ABC", "`P_ABC`"},
+		{"a`b\nc", "`a'b c`"},
+		{"@here", "`@\u200bhere`"},
+	}
+	for _, tt := range tests {
+		if got := Code(tt.in); got != tt.want {
+			t.Errorf("Code(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}

@@ -1,0 +1,116 @@
+// Package app is the Apps Framework front door: it verifies every call from the Apps plugin,
+// turns apps.CallRequest into calls of the domain packages below it and their results into
+// apps.CallResponse. routes.go lists every HTTP route and call path.
+package app
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/mattermost/mattermost-app-pagerduty/kvstore"
+	"github.com/mattermost/mattermost-app-pagerduty/pdauth"
+	"github.com/mattermost/mattermost-app-pagerduty/pdclient"
+)
+
+// AppID is the id the app installs under; URLs of webhooks and OAuth include it.
+const AppID = "pagerduty"
+
+// Options wires the app. Zero values get production defaults; tests inject clocks, HTTP clients
+// and PagerDuty retry waits.
+type Options struct {
+	RootURL   string // how Mattermost reaches the app (the manifest's http.root_url)
+	PublicURL string // how PagerDuty reaches the app directly, if it can
+	JWTSecret string
+	Manifest  []byte // manifest.json as embedded
+	Static    fs.FS  // static assets (icon)
+	Logger    *slog.Logger
+	Now       func() time.Time
+	// HTTPClient is used for Mattermost and PagerDuty calls (tests keep it on loopback).
+	HTTPClient *http.Client
+	// PagerDuty retry settings (tests shorten waits); zero means pdclient defaults.
+	PDMaxAttempts int
+	PDSleep       func(ctx context.Context, d time.Duration) error
+}
+
+// App holds the process-wide state of the front door.
+type App struct {
+	opts     Options
+	log      *slog.Logger
+	now      func() time.Time
+	hc       *http.Client
+	manifest []byte
+	locks    *kvstore.Locks
+	refresh  *pdauth.Refresher
+	appCred  *pdauth.AppCredential
+}
+
+// New validates the options and renders the manifest for the configured root URL.
+func New(o Options) (*App, error) {
+	if o.JWTSecret == "" {
+		return nil, fmt.Errorf("no JWT secret: the app refuses to serve unsigned calls")
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.HTTPClient == nil {
+		o.HTTPClient = &http.Client{Timeout: 20 * time.Second}
+	}
+	m, err := renderManifest(o.Manifest, o.RootURL)
+	if err != nil {
+		return nil, err
+	}
+	return &App{
+		opts:     o,
+		log:      o.Logger,
+		now:      o.Now,
+		hc:       o.HTTPClient,
+		manifest: m,
+		locks:    &kvstore.Locks{},
+		refresh:  &pdauth.Refresher{Now: o.Now},
+		appCred:  &pdauth.AppCredential{Now: o.Now},
+	}, nil
+}
+
+// renderManifest sets http.root_url to where this process is reachable, keeping the rest as
+// committed in manifest.json.
+func renderManifest(raw []byte, rootURL string) ([]byte, error) {
+	var m map[string]any
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return nil, fmt.Errorf("reading manifest.json: %w", err)
+	}
+	httpSection, _ := m["http"].(map[string]any)
+	if httpSection == nil {
+		httpSection = map[string]any{}
+	}
+	httpSection["root_url"] = rootURL
+	m["http"] = httpSection
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(m); err != nil {
+		return nil, fmt.Errorf("rendering manifest.json: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// pdConfig is the PagerDuty client configuration for one call.
+func (a *App) pdConfig(hosts pdclient.Hosts, auth pdclient.Auth) pdclient.Config {
+	return pdclient.Config{
+		Hosts:       hosts,
+		Auth:        auth,
+		HTTPClient:  a.hc,
+		Logger:      a.log,
+		MaxAttempts: a.opts.PDMaxAttempts,
+		Sleep:       a.opts.PDSleep,
+		UserAgent:   "mattermost-app-pagerduty",
+	}
+}
