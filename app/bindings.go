@@ -34,11 +34,11 @@ type command struct {
 	menu   bool // offered in the channel-header menu
 }
 
-func always(viewer) bool            { return true }
-func admin(v viewer) bool           { return v.sysadmin }
-func needsConnect(v viewer) bool    { return v.configured && !v.connected }
-func connected(v viewer) bool       { return v.configured && v.connected }
-func configuredOnly(v viewer) bool  { return v.configured }
+func always(viewer) bool           { return true }
+func admin(v viewer) bool          { return v.sysadmin }
+func needsConnect(v viewer) bool   { return v.configured && !v.connected }
+func connected(v viewer) bool      { return v.configured && v.connected }
+func configuredOnly(v viewer) bool { return v.configured }
 
 // Field names of command forms.
 const (

@@ -50,7 +50,9 @@ func (a *App) verifyJWT(r *http.Request) (jwtClaims, error) {
 	}
 	_, err := jwt.ParseWithClaims(tok, &claims, func(*jwt.Token) (any, error) {
 		return []byte(a.opts.JWTSecret), nil
-	}, jwt.WithValidMethods([]string{"HS256"}), jwt.WithExpirationRequired(), jwt.WithTimeFunc(a.now), jwt.WithLeeway(time.Minute))
+	}, jwt.WithValidMethods([]string{"HS256"}), jwt.WithExpirationRequired(), jwt.WithLeeway(time.Minute))
+	// Expiry is checked against the real clock: the plugin signs with it, whatever clock the
+	// domain runs on.
 	if err != nil {
 		return claims, fmt.Errorf("invalid JWT: %w", err)
 	}
@@ -177,7 +179,9 @@ func (s userTokenStore) Save(ctx context.Context, t pdauth.UserToken) error {
 
 // --- responses ------------------------------------------------------------------------------
 
-func text(md string) apps.CallResponse { return apps.CallResponse{Type: apps.CallResponseTypeOK, Text: md} }
+func text(md string) apps.CallResponse {
+	return apps.CallResponse{Type: apps.CallResponseTypeOK, Text: md}
+}
 
 func errorText(msg string) apps.CallResponse {
 	return apps.CallResponse{Type: apps.CallResponseTypeError, Text: msg}

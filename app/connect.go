@@ -117,21 +117,33 @@ func (a *App) disconnect(c *Call) apps.CallResponse {
 	return resp
 }
 
-// pagerDuty is the acting user's PagerDuty client with a fresh token, or a user-facing error.
-func (a *App) pagerDuty(c *Call) (*pdclient.Client, pdauth.UserToken, error) {
+// withPagerDuty runs fn with the acting user's PagerDuty client and a fresh token. A 401 before
+// the token's expiry (PagerDuty revoked or expired it early) refreshes once and retries fn once.
+func (a *App) withPagerDuty(c *Call, fn func(pd *pdclient.Client, tok pdauth.UserToken) error) error {
 	cfg, err := c.settings().Config(c.ctx)
 	if err != nil {
-		return nil, pdauth.UserToken{}, fmt.Errorf("loading the app configuration: %w", err)
+		return fmt.Errorf("loading the app configuration: %w", err)
 	}
 	if !cfg.Configured() {
-		return nil, pdauth.UserToken{}, settings.ErrNotConfigured
+		return settings.ErrNotConfigured
 	}
 	ctx := context.WithValue(c.ctx, oauth2.HTTPClient, a.hc)
-	tok, err := a.refresh.Valid(ctx, c.actingUserID(), c.userToken(), userTokenStore{c.asUser()}, pdauth.OAuthConfig(cfg, c.redirectURL()))
+	store, oc := userTokenStore{c.asUser()}, pdauth.OAuthConfig(cfg, c.redirectURL())
+	tok, err := a.refresh.Valid(ctx, c.actingUserID(), c.userToken(), store, oc)
 	if err != nil {
-		return nil, tok, err
+		return err
 	}
-	return pdclient.New(a.pdConfig(pdauth.Hosts(cfg), pdclient.Auth{Kind: pdclient.AuthOAuth, Token: tok.AccessToken})), tok, nil
+	client := func(t pdauth.UserToken) *pdclient.Client {
+		return pdclient.New(a.pdConfig(pdauth.Hosts(cfg), pdclient.Auth{Kind: pdclient.AuthOAuth, Token: t.AccessToken}))
+	}
+	err = fn(client(tok), tok)
+	if !pdclient.IsUnauthorized(err) || tok.RefreshToken == "" {
+		return err
+	}
+	if tok, err = a.refresh.Rejected(ctx, c.actingUserID(), tok, store, oc); err != nil {
+		return err
+	}
+	return fn(client(tok), tok)
 }
 
 // userError turns any error from the PagerDuty path into one plain sentence for the user.

@@ -3,9 +3,12 @@ package app
 import (
 	"time"
 
+	"github.com/PagerDuty/go-pagerduty"
+
 	"github.com/mattermost/mattermost-plugin-apps/apps"
 
 	"github.com/mattermost/mattermost-app-pagerduty/forms"
+	"github.com/mattermost/mattermost-app-pagerduty/pdauth"
 	"github.com/mattermost/mattermost-app-pagerduty/pdclient"
 	"github.com/mattermost/mattermost-app-pagerduty/timefmt"
 )
@@ -41,17 +44,20 @@ func (a *App) onCall(c *Call) apps.CallResponse {
 	if scope != "" && scope != "mine" && scope != "all" {
 		return errorText("scope: use `mine` for your own on-call entries, or leave it out for everyone's.")
 	}
-	pd, tok, err := a.pagerDuty(c)
+	var entries []pagerduty.OnCall
+	var me string
+	err := a.withPagerDuty(c, func(pd *pdclient.Client, tok pdauth.UserToken) error {
+		q := pdclient.OnCallQuery{}
+		if scope == "mine" {
+			q.UserIDs = []string{tok.PDUserID}
+		}
+		me = tok.PDUserID
+		var err error
+		entries, err = pd.ListOnCalls(c.ctx, q)
+		return err
+	})
 	if err != nil {
 		return a.userError(c, "reading who is on call", err)
 	}
-	q := pdclient.OnCallQuery{}
-	if scope == "mine" {
-		q.UserIDs = []string{tok.PDUserID}
-	}
-	entries, err := pd.ListOnCalls(c.ctx, q)
-	if err != nil {
-		return a.userError(c, "reading who is on call", err)
-	}
-	return text(forms.OnCallNow(forms.OnCallView{Entries: entries, MyUserID: tok.PDUserID, Mine: scope == "mine", Now: a.now(), Loc: c.location()}))
+	return text(forms.OnCallNow(forms.OnCallView{Entries: entries, MyUserID: me, Mine: scope == "mine", Now: a.now(), Loc: c.location()}))
 }

@@ -90,15 +90,30 @@ func (r *Refresher) Valid(ctx context.Context, userID string, current UserToken,
 	if current.Expiry.IsZero() || current.Expiry.After(r.now().Add(refreshMargin)) {
 		return current, nil
 	}
+	return r.refresh(ctx, userID, current, store, oc, "")
+}
+
+// Rejected is for a token PagerDuty refused (401) before its expiry: it refreshes once, unless
+// another call already replaced the rejected token, and returns the token to retry with.
+func (r *Refresher) Rejected(ctx context.Context, userID string, rejected UserToken, store TokenStore, oc *oauth2.Config) (UserToken, error) {
+	if !rejected.Connected() {
+		return rejected, ErrNotConnected
+	}
+	return r.refresh(ctx, userID, rejected, store, oc, rejected.AccessToken)
+}
+
+func (r *Refresher) refresh(ctx context.Context, userID string, current UserToken, store TokenStore, oc *oauth2.Config, rejected string) (UserToken, error) {
 	mu := r.userLock(userID)
 	mu.Lock()
 	defer mu.Unlock()
-	// Another call may have refreshed while we waited: the stored token wins if it is fresher.
+	// Another call may have refreshed while we waited: the stored token wins if it is fresh and
+	// not the one PagerDuty just refused.
 	stored, found, err := store.Load(ctx)
 	if err != nil {
 		return current, fmt.Errorf("reloading your PagerDuty token: %w", err)
 	}
-	if found && stored.Connected() && stored.Expiry.After(r.now().Add(refreshMargin)) {
+	if found && stored.Connected() && stored.AccessToken != rejected && stored.AccessToken != current.AccessToken &&
+		(stored.Expiry.IsZero() || stored.Expiry.After(r.now().Add(refreshMargin))) {
 		return stored, nil
 	}
 	if found && stored.RefreshToken != "" {
