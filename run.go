@@ -13,6 +13,7 @@ import (
 
 	"github.com/mattermost/mattermost-app-pagerduty/app"
 	"github.com/mattermost/mattermost-app-pagerduty/config"
+	"github.com/mattermost/mattermost-app-pagerduty/scheduler"
 )
 
 // run is the whole program; main only supplies the process's environment so tests can drive it.
@@ -30,9 +31,13 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	if err != nil {
 		return fmt.Errorf("reading the embedded manifest: %w", err)
 	}
+	timer := &scheduler.Scheduler{Interval: cfg.TickInterval, StateDir: cfg.StateDir, Client: &http.Client{Timeout: 30 * time.Second}, Log: log}
+	if err := timer.Load(); err != nil {
+		log.Warn("the scheduler starts unarmed: the first call from Mattermost arms it", "error", err.Error())
+	}
 	a, err := app.New(app.Options{
 		RootURL: cfg.RootURL, PublicURL: cfg.PublicURL, JWTSecret: cfg.JWTSecret,
-		Manifest: manifest, Static: assets, Logger: log,
+		Manifest: manifest, Static: assets, Logger: log, Timer: timer,
 	})
 	if err != nil {
 		return err
@@ -45,6 +50,11 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	srv := &http.Server{Handler: a.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	go func() {
+		if err := timer.Run(ctx); err != nil {
+			log.Error("the scheduler stopped", "error", err.Error())
+		}
+	}()
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serving: %w", err)

@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/mattermost/mattermost-app-pagerduty/kvstore"
@@ -36,6 +37,14 @@ type Options struct {
 	// PagerDuty retry settings (tests shorten waits); zero means pdclient defaults.
 	PDMaxAttempts int
 	PDSleep       func(ctx context.Context, d time.Duration) error
+	// Timer is the self-tick scheduler (nil in tests that drive ticks by hand).
+	Timer Timer
+}
+
+// Timer is what the app needs of the scheduler: arming it with the tick URL, and its state.
+type Timer interface {
+	Arm(target string) error
+	Armed() bool
 }
 
 // App holds the process-wide state of the front door.
@@ -48,6 +57,7 @@ type App struct {
 	locks    *kvstore.Locks
 	refresh  *pdauth.Refresher
 	appCred  *pdauth.AppCredential
+	arming   sync.Mutex
 }
 
 // New validates the options and renders the manifest for the configured root URL.
@@ -112,5 +122,28 @@ func (a *App) pdConfig(hosts pdclient.Hosts, auth pdclient.Auth) pdclient.Config
 		MaxAttempts: a.opts.PDMaxAttempts,
 		Sleep:       a.opts.PDSleep,
 		UserAgent:   "mattermost-app-pagerduty",
+	}
+}
+
+// tickWebhook is the name of the remote webhook the scheduler ticks.
+const tickWebhook = "tick"
+
+// armTimer points the scheduler at this installation's tick URL. Every call carries the site
+// URL; the webhook secret was captured at install. It runs once per process unless the
+// installation changes, so calls pay for it only on the first call after a restart.
+func (a *App) armTimer(c *Call) {
+	if a.opts.Timer == nil || a.opts.Timer.Armed() || c.CallRequest.Context.BotAccessToken == "" || c.siteURL() == "" {
+		return
+	}
+	if !a.arming.TryLock() {
+		return
+	}
+	defer a.arming.Unlock()
+	in, found, err := c.settings().Installation(c.ctx)
+	if err != nil || !found {
+		return
+	}
+	if err := a.opts.Timer.Arm(in.WebhookURL(tickWebhook)); err != nil {
+		a.logError(c, "arming the scheduler", err)
 	}
 }

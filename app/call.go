@@ -83,6 +83,7 @@ func (a *App) serveCall(path string, h handler) http.HandlerFunc {
 		}
 		c := &Call{CallRequest: &creq, ctx: r.Context(), app: a}
 		resp := a.safeHandle(c, path, h)
+		a.armTimer(c)
 		a.log.Debug("call", "path", path, "acting_user_id", claims.ActingUserID, "response", string(resp.Type), "duration", time.Since(start))
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(resp)

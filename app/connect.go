@@ -19,6 +19,8 @@ import (
 // (the monitor's DMs) maps people by this first, by email only as a fallback (design.md §2.4).
 const prefixUserByPD = "u"
 
+const errSignInFirst = "Sign in to Mattermost first, then run /pagerduty connect."
+
 type userLink struct {
 	MattermostUserID string `json:"mm_user_id"`
 	Email            string `json:"email,omitempty"`
@@ -37,6 +39,9 @@ func (a *App) connect(c *Call) apps.CallResponse {
 // oauth2ConnectURL answers the plugin's get_oauth2_connect_url with PagerDuty's authorize URL,
 // using PKCE (S256) as Scoped OAuth requires.
 func (a *App) oauth2ConnectURL(c *Call) apps.CallResponse {
+	if c.actingUserID() == "" {
+		return errorText(errSignInFirst)
+	}
 	cfg, err := c.settings().Config(c.ctx)
 	if err != nil || !cfg.Configured() {
 		return errorText(settings.ErrNotConfigured.Error())
@@ -54,6 +59,11 @@ func (a *App) oauth2ConnectURL(c *Call) apps.CallResponse {
 // oauth2Complete exchanges the code, learns who the user is at PagerDuty and stores the token in
 // the framework's per-user store.
 func (a *App) oauth2Complete(c *Call) apps.CallResponse {
+	// The plugin lets an anonymous browser complete a connect (its state check passes with an
+	// empty user); without an acting user there is nobody to connect, so stop before the exchange.
+	if c.actingUserID() == "" {
+		return errorText(errSignInFirst)
+	}
 	if e, _ := c.Values["error"].(string); e != "" {
 		desc, _ := c.Values["error_description"].(string)
 		return errorText(fmt.Sprintf("PagerDuty did not authorize the connection (%s): %s", mdsafe.InlineMax(e, 80), mdsafe.InlineMax(desc, 300)))

@@ -25,5 +25,11 @@ func (a *App) onInstall(c *Call) apps.CallResponse {
 		a.logError(c, "saving the installation", err)
 		return errorText("Could not save the installation record in Mattermost's KV store; please try installing again.")
 	}
+	if a.opts.Timer != nil {
+		// A reinstall regenerates the webhook secret: the timer must follow it.
+		if err := a.opts.Timer.Arm(in.WebhookURL(tickWebhook)); err != nil {
+			a.logError(c, "arming the scheduler", err)
+		}
+	}
 	return text("PagerDuty is installed. Next: `/pagerduty configure` (system admins).")
 }

@@ -323,6 +323,28 @@ func TestConnectErrors(t *testing.T) {
 		mustContain(t, resp.Text, "not configured")
 	})
 	e.configure()
+	t.Run("anonymous completion is refused before any exchange", func(t *testing.T) {
+		for _, p := range []string{pathOAuth2Connect, pathOAuth2Complete} {
+			b, _ := json.Marshal(apps.CallRequest{Call: apps.Call{Path: p}, Values: map[string]any{"code": "c", "state": "s."},
+				Context: apps.Context{ExpandedContext: apps.ExpandedContext{MattermostSiteURL: e.mm.URL(), BotAccessToken: e.mm.Token(e.mm.Bot().Id)}}})
+			req, _ := http.NewRequest(http.MethodPost, e.srv.URL+p, bytes.NewReader(b))
+			req.Header.Set(apps.OutgoingAuthHeader, "Bearer "+signed(t, testJWTSecret, "", time.Now().Add(time.Minute)))
+			e.pd.ResetRequests()
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var cresp apps.CallResponse
+			_ = json.NewDecoder(resp.Body).Decode(&cresp)
+			resp.Body.Close()
+			if cresp.Type != apps.CallResponseTypeError || !strings.Contains(cresp.Text, "Sign in to Mattermost first") {
+				t.Fatalf("%s anonymous: %s", p, respText(&cresp))
+			}
+			if n := len(e.pd.Requests()); n != 0 {
+				t.Fatalf("%s anonymous reached PagerDuty (%d requests)", p, n)
+			}
+		}
+	})
 	tests := []struct {
 		name  string
 		query func(state string) url.Values

@@ -31,6 +31,21 @@ type Auth struct {
 	Token string
 }
 
+// String redacts the token so logging a Config cannot leak it.
+func (a Auth) String() string {
+	kind := map[AuthKind]string{AuthAPIKey: "api-key", AuthOAuth: "oauth"}[a.Kind]
+	if kind == "" {
+		kind = fmt.Sprintf("kind-%d", int(a.Kind))
+	}
+	if a.Token == "" {
+		return kind + "(no token)"
+	}
+	return kind + "(token redacted)"
+}
+
+// GoString redacts for %#v too.
+func (a Auth) GoString() string { return "pdclient.Auth{" + a.String() + "}" }
+
 // Config configures a Client. Zero values get defaults.
 type Config struct {
 	Hosts       Hosts         // default US()
@@ -59,9 +74,7 @@ type Client struct {
 // New builds a Client. Configuration errors (bad hosts, no token) are not
 // returned here but by every call, so handlers have one error path.
 func New(cfg Config) *Client {
-	if cfg.Hosts == (Hosts{}) {
-		cfg.Hosts = US()
-	}
+	cfg.Hosts = orUS(cfg.Hosts)
 	c := &Client{hosts: cfg.Hosts.trimmed(), hc: NewHTTPClient(cfg), kind: cfg.Auth.Kind}
 	if err := cfg.Hosts.Validate(); err != nil {
 		c.err = fmt.Errorf("PagerDuty client configuration: %w", err)

@@ -92,3 +92,11 @@ func (h Hosts) trimmed() Hosts {
 		Events:   strings.TrimRight(h.Events, "/"),
 	}
 }
+
+// orUS makes the zero Hosts mean the default region.
+func orUS(h Hosts) Hosts {
+	if h == (Hosts{}) {
+		return US()
+	}
+	return h
+}

@@ -3,6 +3,7 @@ package pdclient
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -80,5 +81,14 @@ func TestDefaultHostsAreUS(t *testing.T) {
 	c := New(Config{Auth: Auth{Kind: AuthAPIKey, Token: "t"}})
 	if c.hosts != US() || c.err != nil {
 		t.Errorf("hosts %+v err %v", c.hosts, c.err)
+	}
+}
+
+func TestAuthNeverPrintsToken(t *testing.T) {
+	cfg := Config{Auth: Auth{Kind: AuthOAuth, Token: testToken}}
+	for _, s := range []string{fmt.Sprint(cfg.Auth), fmt.Sprintf("%+v", cfg), fmt.Sprintf("%#v", cfg), fmt.Sprintf("%v", New(cfg))} {
+		if strings.Contains(s, testToken) {
+			t.Errorf("printed token: %s", s)
+		}
 	}
 }

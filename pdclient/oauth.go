@@ -18,7 +18,7 @@ import (
 // OAuthConfig is the Scoped OAuth client of the app. PagerDuty takes the
 // client secret in the form body (AuthStyleInParams).
 func OAuthConfig(h Hosts, clientID, clientSecret, redirectURL string, scopes []string) *oauth2.Config {
-	id := h.trimmed().Identity
+	id := orUS(h).trimmed().Identity
 	return &oauth2.Config{
 		ClientID:     clientID,
 		ClientSecret: clientSecret,
@@ -85,7 +85,7 @@ func ClientCredentialsToken(ctx context.Context, h Hosts, clientID, clientSecret
 	cc := clientcredentials.Config{
 		ClientID:     clientID,
 		ClientSecret: clientSecret,
-		TokenURL:     h.trimmed().Identity + "/oauth/token",
+		TokenURL:     orUS(h).trimmed().Identity + "/oauth/token",
 		Scopes:       append([]string{"as_account-" + region + "." + subdomain}, scopes...),
 		AuthStyle:    oauth2.AuthStyleInParams,
 	}
