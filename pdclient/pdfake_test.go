@@ -92,9 +92,9 @@ func TestFakeIncidentLifecycle(t *testing.T) {
 	f, s, c := apiKeyClient(t)
 	ctx := context.Background()
 	rita := "rita@example.com"
-	// No Body here: the spec types IncidentBody.details as an object while its own example,
-	// go-pagerduty and PagerDuty take a string, which is what we send; unit-tested instead.
-	inc, err := c.CreateIncident(ctx, rita, pdclient.NewIncident{Title: "Disk full", ServiceID: s.APIService, Urgency: "high"})
+	// The body's details go out as a string, as PagerDuty takes them (the fake patches the spec's
+	// object-only declaration, which contradicts its own example).
+	inc, err := c.CreateIncident(ctx, rita, pdclient.NewIncident{Title: "Disk full", ServiceID: s.APIService, Urgency: "high", Body: "Disk /var at 98%"})
 	if err != nil {
 		t.Fatal(err)
 	}

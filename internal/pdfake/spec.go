@@ -246,6 +246,19 @@ func patchSpec(raw []byte, pathPrefix string) ([]byte, []string, error) {
 		}
 	}
 
+	// 4b. IncidentBody.details is declared an object, but the spec's own POST /incidents example,
+	// PagerDuty's documentation and go-pagerduty send a string (the incident description). Accept
+	// either, so a real client's string is not flagged and a wrong type still is.
+	if ib, ok := schemas["IncidentBody"].(map[string]any); ok {
+		if props, ok := ib["properties"].(map[string]any); ok {
+			if d, ok := props["details"].(map[string]any); ok && d["type"] == "object" {
+				props["details"] = map[string]any{"description": d["description"], "anyOf": []any{
+					map[string]any{"type": "string"}, map[string]any{"type": "object"}}}
+				notes = append(notes, "IncidentBody.details: object -> string or object (the spec's own example and PagerDuty send a string)")
+			}
+		}
+	}
+
 	// 5. On-calls: the schema's own descriptions say start/end are null for permanent (direct user)
 	// on-calls and PagerDuty sends schedule: null for them, but none is declared nullable; and
 	// include[]=users|schedules|escalation_policies expands the references into full objects,
