@@ -130,7 +130,9 @@ func (c *rctx) renderIncident(inc *Incident, include []string) map[string]any {
 			m["first_trigger_log_entry"].(map[string]any)["type"] = first.Type + "_reference"
 		}
 	}
-	if inc.Details != nil {
+	if inc.DetailsText != "" {
+		m["body"] = map[string]any{"type": "incident_body", "details": inc.DetailsText}
+	} else if inc.Details != nil {
 		m["body"] = map[string]any{"type": "incident_body", "details": inc.Details}
 	}
 	return m
@@ -725,6 +727,10 @@ func (f *Fake) hCreateIncident(c *rctx) (int, any, *apiError) {
 		switch d := in.Body.Details.(type) {
 		case map[string]any:
 			inc.Details = d
+		case string:
+			// PagerDuty echoes a string body as a string; the map form keeps assertions simple.
+			inc.Details = map[string]any{"details": d}
+			inc.DetailsText = d
 		default:
 			inc.Details = map[string]any{"details": d}
 		}

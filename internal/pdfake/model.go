@@ -153,6 +153,7 @@ type Incident struct {
 	AssignedVia        string // "escalation_policy" or "direct_assignment"
 	IncidentKey        string
 	Details            map[string]any
+	DetailsText        string // set when the body's details came as a string (then echoed as one)
 	CreatedAt          time.Time
 	UpdatedAt          time.Time
 	LastStatusChangeAt time.Time
