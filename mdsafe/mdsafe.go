@@ -15,10 +15,17 @@ import (
 // message before markdown is rendered.
 const zeroWidthSpace = "\u200b"
 
+// Replacers are safe for concurrent use and costly to build: one each, built once.
+var (
+	lineBreaks = strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ", "\t", " ")
+	urlUnsafe  = strings.NewReplacer("(", "%28", ")", "%29", " ", "%20", "<", "%3C", ">", "%3E")
+	codeUnsafe = strings.NewReplacer("`", "'", "\r", " ", "\n", " ", "@", "@"+zeroWidthSpace)
+)
+
 // Inline escapes text for use inside one line (a title, a name): line breaks become spaces.
 func Inline(s string) string {
 	s = strings.ToValidUTF8(s, "\uFFFD")
-	s = strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ", "\t", " ").Replace(s)
+	s = lineBreaks.Replace(s)
 	return escape(s)
 }
 
@@ -95,7 +102,7 @@ func SafeURL(rawURL string) (string, bool) {
 		return "", false
 	}
 	// String() percent-encodes spaces and most specials; parentheses would end the markdown link.
-	s := strings.NewReplacer("(", "%28", ")", "%29", " ", "%20", "<", "%3C", ">", "%3E").Replace(u.String())
+	s := urlUnsafe.Replace(u.String())
 	return s, true
 }
 
@@ -103,6 +110,6 @@ func SafeURL(rawURL string) (string, bool) {
 // backticks and line breaks are replaced and '@' is broken up like everywhere else.
 func Code(s string) string {
 	s = strings.ToValidUTF8(s, "\uFFFD")
-	s = strings.NewReplacer("`", "'", "\r", " ", "\n", " ", "@", "@"+zeroWidthSpace).Replace(s)
+	s = codeUnsafe.Replace(s)
 	return "`" + s + "`"
 }
