@@ -1,61 +1,21 @@
 package oncall
 
 import (
-	"fmt"
 	"strings"
 	"time"
+
+	"github.com/mattermost/mattermost-app-pagerduty/timefmt"
 
 	// The app may run in a container without /usr/share/zoneinfo; without the embedded database
 	// every user's zone would silently fall back to UTC and shift times would be wrong.
 	_ "time/tzdata"
 )
 
-// UserLocation resolves a Mattermost user's timezone map, e.g.
-// {"useAutomaticTimezone":"true","automaticTimezone":"Europe/Berlin","manualTimezone":""}.
-// The automatic zone is used unless useAutomaticTimezone is "false"; when the chosen zone is
-// empty or unknown the other one is tried, then UTC, so a bad profile never breaks a reply.
-func UserLocation(tz map[string]string) *time.Location {
-	first, second := tz["automaticTimezone"], tz["manualTimezone"]
-	if tz["useAutomaticTimezone"] == "false" {
-		first, second = second, first
-	}
-	for _, name := range []string{first, second} {
-		if name == "" {
-			continue
-		}
-		if loc, err := time.LoadLocation(name); err == nil {
-			return loc
-		}
-	}
-	return time.UTC
-}
+// UserLocation is timefmt.Location, under the name the on-call code reads best with.
+func UserLocation(tz map[string]string) *time.Location { return timefmt.Location(tz) }
 
-// Relative renders a duration with its two largest units, rounded down to the minute:
-// "1d 4h", "2h 30m", "45m", "<1m". Negative durations are rendered by magnitude; callers add
-// "remaining", "starts in" or "ago".
-func Relative(d time.Duration) string {
-	if d < 0 {
-		d = -d
-	}
-	if d < time.Minute {
-		return "<1m"
-	}
-	days := int64(d / (24 * time.Hour))
-	hours := int64(d % (24 * time.Hour) / time.Hour)
-	mins := int64(d % time.Hour / time.Minute)
-	switch {
-	case days > 0 && hours > 0:
-		return fmt.Sprintf("%dd %dh", days, hours)
-	case days > 0:
-		return fmt.Sprintf("%dd", days)
-	case hours > 0 && mins > 0:
-		return fmt.Sprintf("%dh %dm", hours, mins)
-	case hours > 0:
-		return fmt.Sprintf("%dh", hours)
-	default:
-		return fmt.Sprintf("%dm", mins)
-	}
-}
+// Relative is timefmt.Duration: "1d 4h", "2h 30m", "45m", "<1m".
+func Relative(d time.Duration) string { return timefmt.Duration(d) }
 
 // ShiftStatus says where a shift stands at now: "2h 30m remaining", "starts in 1d 4h", "ended",
 // or "until further notice" for an open-ended shift under way.

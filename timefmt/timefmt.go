@@ -4,53 +4,54 @@ package timefmt
 
 import (
 	"fmt"
-	"strings"
 	"time"
 )
 
 // Location resolves a Mattermost user's timezone map ({"useAutomaticTimezone":"true",
-// "automaticTimezone":"Europe/Berlin","manualTimezone":""}); unknown or empty zones fall back to UTC
-// so a bad profile setting never breaks a reply.
+// "automaticTimezone":"Europe/Berlin","manualTimezone":""}). The automatic zone is used unless
+// useAutomaticTimezone is "false"; when the chosen zone is empty or unknown the other one is
+// tried, then UTC, so a bad profile setting never breaks a reply.
 func Location(tz map[string]string) *time.Location {
-	name := tz["manualTimezone"]
-	if tz["useAutomaticTimezone"] != "false" && tz["automaticTimezone"] != "" {
-		name = tz["automaticTimezone"]
+	first, second := tz["automaticTimezone"], tz["manualTimezone"]
+	if tz["useAutomaticTimezone"] == "false" {
+		first, second = second, first
 	}
-	if name == "" {
-		return time.UTC
+	for _, name := range []string{first, second} {
+		if name == "" {
+			continue
+		}
+		if loc, err := time.LoadLocation(name); err == nil {
+			return loc
+		}
 	}
-	loc, err := time.LoadLocation(name)
-	if err != nil {
-		return time.UTC
-	}
-	return loc
+	return time.UTC
 }
 
-// Duration renders d as "1d 4h", "2h 30m", "45m" or "less than a minute" (two units at most).
+// Duration renders d with its two largest units, rounded down to the minute: "1d 4h",
+// "2h 30m", "45m", "<1m". Negative durations are rendered by magnitude; callers add
+// "remaining", "in" or "ago".
 func Duration(d time.Duration) string {
 	if d < 0 {
 		d = -d
 	}
 	if d < time.Minute {
-		return "less than a minute"
+		return "<1m"
 	}
-	days := int(d / (24 * time.Hour))
-	hours := int(d % (24 * time.Hour) / time.Hour)
-	mins := int(d % time.Hour / time.Minute)
-	var parts []string
-	if days > 0 {
-		parts = append(parts, fmt.Sprintf("%dd", days))
+	days := int64(d / (24 * time.Hour))
+	hours := int64(d % (24 * time.Hour) / time.Hour)
+	mins := int64(d % time.Hour / time.Minute)
+	switch {
+	case days > 0 && hours > 0:
+		return fmt.Sprintf("%dd %dh", days, hours)
+	case days > 0:
+		return fmt.Sprintf("%dd", days)
+	case hours > 0 && mins > 0:
+		return fmt.Sprintf("%dh %dm", hours, mins)
+	case hours > 0:
+		return fmt.Sprintf("%dh", hours)
+	default:
+		return fmt.Sprintf("%dm", mins)
 	}
-	if hours > 0 {
-		parts = append(parts, fmt.Sprintf("%dh", hours))
-	}
-	if mins > 0 && days == 0 {
-		parts = append(parts, fmt.Sprintf("%dm", mins))
-	}
-	if len(parts) > 2 {
-		parts = parts[:2]
-	}
-	return strings.Join(parts, " ")
 }
 
 // Relative renders t against now: "in 2h 30m" or "2h 30m ago".

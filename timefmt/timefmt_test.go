@@ -10,13 +10,14 @@ func TestDuration(t *testing.T) {
 		d    time.Duration
 		want string
 	}{
-		{30 * time.Second, "less than a minute"},
+		{30 * time.Second, "<1m"},
 		{45 * time.Minute, "45m"},
 		{2*time.Hour + 30*time.Minute, "2h 30m"},
 		{3 * time.Hour, "3h"},
 		{28*time.Hour + 10*time.Minute, "1d 4h"},
 		{48 * time.Hour, "2d"},
 		{-90 * time.Minute, "1h 30m"},
+		{49*time.Hour + 59*time.Minute, "2d 1h"},
 	}
 	for _, tt := range tests {
 		if got := Duration(tt.d); got != tt.want {
@@ -55,6 +56,7 @@ func TestLocationFallbacks(t *testing.T) {
 		{nil, "UTC"},
 		{map[string]string{"useAutomaticTimezone": "false", "manualTimezone": "Asia/Tokyo", "automaticTimezone": "Europe/Berlin"}, "Asia/Tokyo"},
 		{map[string]string{"useAutomaticTimezone": "true", "automaticTimezone": "Not/AZone"}, "UTC"},
+		{map[string]string{"useAutomaticTimezone": "true", "automaticTimezone": "Not/AZone", "manualTimezone": "Asia/Tokyo"}, "Asia/Tokyo"},
 		{map[string]string{"useAutomaticTimezone": "true", "automaticTimezone": "", "manualTimezone": "America/New_York"}, "America/New_York"},
 	}
 	for _, tt := range tests {
