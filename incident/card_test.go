@@ -1,17 +1,14 @@
 package incident
 
 import (
-	"flag"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 	"unicode/utf8"
-)
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/ from the current output")
+	"github.com/mattermost/mattermost-app-pagerduty/internal/golden"
+)
 
 var cardNow = time.Date(2024, 5, 6, 12, 0, 0, 0, time.UTC)
 
@@ -87,19 +84,7 @@ func TestCardGolden(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			c := Card(tc.inc, cardNow)
 			got := "TITLE: " + c.Title + "\n---\n" + c.Body + "\n"
-			path := filepath.Join("testdata", "card_"+tc.name+".golden.md")
-			if *update {
-				if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run with -update to create)", err)
-			}
-			if got != string(want) {
-				t.Fatalf("card differs from %s (run with -update if intended)\ngot:\n%s\nwant:\n%s", path, got, want)
-			}
+			golden.Assert(t, "card_"+tc.name+".golden.md", []byte(got))
 		})
 	}
 }

@@ -214,6 +214,10 @@ func TestRESTRoutes(t *testing.T) {
 			_, err := c.GetUserByEmail(ctx, "a+b@x.io")
 			return err
 		}},
+		{"GetUserByUsername", "GET", "/api/v4/users/username/alice", "", func(c *Client) error {
+			_, err := c.GetUserByUsername(ctx, "alice")
+			return err
+		}},
 		{"GetUsersByIDs", "POST", "/api/v4/users/ids", `["u1","u2"]`, func(c *Client) error {
 			_, err := c.GetUsersByIDs(ctx, []string{"u1", "u2"})
 			return err
@@ -225,6 +229,14 @@ func TestRESTRoutes(t *testing.T) {
 		}},
 		{"GetTeamMember", "GET", "/api/v4/teams/t1/members/u1", "", func(c *Client) error {
 			_, err := c.GetTeamMember(ctx, "t1", "u1")
+			return err
+		}},
+		{"AddChannelMember", "POST", "/api/v4/channels/c1/members", `{"user_id":"u1"}`, func(c *Client) error {
+			_, err := c.AddChannelMember(ctx, "c1", "u1")
+			return err
+		}},
+		{"AddTeamMember", "POST", "/api/v4/teams/t1/members", `{"team_id":"t1","user_id":"u1"}`, func(c *Client) error {
+			_, err := c.AddTeamMember(ctx, "t1", "u1")
 			return err
 		}},
 		{"CreateDirectChannel", "POST", "/api/v4/channels/direct", `["b1","u1"]`, func(c *Client) error {

@@ -3,39 +3,20 @@ package oncall
 import (
 	"context"
 	"errors"
-	"flag"
-	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
 
+	gold "github.com/mattermost/mattermost-app-pagerduty/internal/golden"
+
 	"github.com/PagerDuty/go-pagerduty"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files under testdata/")
 
 // golden compares got with testdata/name.golden (rewritten with -update).
 func golden(t *testing.T, name, got string) {
 	t.Helper()
-	path := filepath.Join("testdata", name+".golden")
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("reading golden file (run with -update to create): %v", err)
-	}
-	if got != string(want) {
-		t.Errorf("%s differs from golden file\n--- got ---\n%s\n--- want ---\n%s", name, got, want)
-	}
+	gold.Assert(t, name+".golden", []byte(got))
 }
 
 func mustLoc(t *testing.T, name string) *time.Location {

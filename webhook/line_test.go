@@ -1,17 +1,15 @@
 package webhook
 
 import (
-	"flag"
-	"os"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/mattermost/mattermost-app-pagerduty/internal/golden"
+
 	"github.com/mattermost/mattermost-app-pagerduty/incident"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/ from the current output")
 
 // One golden file with the thread line and the standalone line of every fixture.
 func TestLinesGolden(t *testing.T) {
@@ -32,19 +30,7 @@ func TestLinesGolden(t *testing.T) {
 		b.WriteString("STANDALONE: " + StandaloneLine(ev) + "\n\n")
 	}
 	got := b.String()
-	const path = "testdata/lines.golden.md"
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create)", err)
-	}
-	if got != string(want) {
-		t.Fatalf("lines differ from %s (run with -update if intended)\ngot:\n%s", path, got)
-	}
+	golden.Assert(t, "lines.golden.md", []byte(got))
 }
 
 // The lines the issue names, checked literally so a golden -update cannot drift them.
