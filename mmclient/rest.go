@@ -149,3 +149,31 @@ func (c *Client) get(ctx context.Context, op, p string, out any) error {
 	_, err := c.do(ctx, op, http.MethodGet, c.apiURL(p), nil, nil, out)
 	return err
 }
+
+// AddChannelMember adds userID to an open or private channel (POST /api/v4/channels/{id}/members)
+// as the token's user, who needs manage_{public|private}_channel_members there (channel members
+// have it by default). Mattermost first requires userID to be a member of the channel's team
+// (404 app.team.get_member.missing.app_error otherwise: see AddTeamMember). Adding a member
+// again is not an error: the server answers with the existing membership.
+func (c *Client) AddChannelMember(ctx context.Context, channelID, userID string) (*model.ChannelMember, error) {
+	b, _ := json.Marshal(map[string]string{"user_id": userID})
+	var out model.ChannelMember
+	p := c.apiURL("/channels/" + url.PathEscape(channelID) + "/members")
+	if _, err := c.do(ctx, "AddChannelMember "+channelID+"/"+userID, http.MethodPost, p, b, nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// AddTeamMember adds userID to a team (POST /api/v4/teams/{id}/members) as the token's user, who
+// needs add_user_to_team (team members have it by default). Bots start in no team, and a channel
+// only takes members of its team.
+func (c *Client) AddTeamMember(ctx context.Context, teamID, userID string) (*model.TeamMember, error) {
+	b, _ := json.Marshal(map[string]string{"team_id": teamID, "user_id": userID})
+	var out model.TeamMember
+	p := c.apiURL("/teams/" + url.PathEscape(teamID) + "/members")
+	if _, err := c.do(ctx, "AddTeamMember "+teamID+"/"+userID, http.MethodPost, p, b, nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
