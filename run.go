@@ -37,7 +37,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	}
 	a, err := app.New(app.Options{
 		RootURL: cfg.RootURL, PublicURL: cfg.PublicURL, JWTSecret: cfg.JWTSecret,
-		Manifest: manifest, Static: assets, Logger: log, Timer: timer,
+		Manifest: manifest, Static: assets, Logger: log, Timer: timer, StateDir: cfg.StateDir,
 	})
 	if err != nil {
 		return err

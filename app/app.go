@@ -15,8 +15,10 @@ import (
 	"time"
 
 	"github.com/mattermost/mattermost-app-pagerduty/kvstore"
+	"github.com/mattermost/mattermost-app-pagerduty/monitor"
 	"github.com/mattermost/mattermost-app-pagerduty/pdauth"
 	"github.com/mattermost/mattermost-app-pagerduty/pdclient"
+	"github.com/mattermost/mattermost-app-pagerduty/subscription"
 )
 
 // AppID is the id the app installs under; URLs of webhooks and OAuth include it.
@@ -39,6 +41,9 @@ type Options struct {
 	PDSleep       func(ctx context.Context, d time.Duration) error
 	// Timer is the self-tick scheduler (nil in tests that drive ticks by hand).
 	Timer Timer
+	// StateDir keeps small local state (the webhook ingress's, 0600) so a restarted app can
+	// verify PagerDuty deliveries before Mattermost calls it; "" keeps none.
+	StateDir string
 }
 
 // Timer is what the app needs of the scheduler: arming it with the tick URL, and its state.
@@ -58,6 +63,16 @@ type App struct {
 	refresh  *pdauth.Refresher
 	appCred  *pdauth.AppCredential
 	arming   sync.Mutex
+	// subs is the process's ONE channel-subscription store, shared by the webhook router and
+	// the on-call monitor (its write-through cache assumes it makes every write). Bot tokens
+	// are per call, so it reads and writes through the KV each call puts in its context:
+	// use it with c.subsCtx().
+	subs *subscription.Store
+	// oncall is the on-call monitor's process state (tick lock, last snapshot, delivery
+	// ledger): one per process, shared by the Monitor built for each tick.
+	oncall *monitor.Local
+	// wh is the webhook notifications' process state (webhooks_notify.go).
+	wh *webhookDomain
 }
 
 // New validates the options and renders the manifest for the configured root URL.
@@ -78,17 +93,69 @@ func New(o Options) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	locks := &kvstore.Locks{}
+	subs := subscription.NewStore(callKV{}, locks)
+	subs.Now = o.Now
 	return &App{
 		opts:     o,
 		log:      o.Logger,
 		now:      o.Now,
 		hc:       o.HTTPClient,
 		manifest: m,
-		locks:    &kvstore.Locks{},
+		locks:    locks,
 		refresh:  &pdauth.Refresher{Now: o.Now},
 		appCred:  &pdauth.AppCredential{Now: o.Now},
+		subs:     subs,
+		oncall:   monitor.NewLocal(),
+		wh:       newWebhookDomain(o, locks, subs),
 	}, nil
 }
+
+// callKV is the KV of whichever call is running, taken from its context (withKV): stores that
+// live for the whole process (subs) cannot keep a bot token, which lasts one call.
+type callKV struct{}
+
+type kvKey struct{}
+
+// withKV returns ctx carrying kv for callKV.
+func withKV(ctx context.Context, kv kvstore.KV) context.Context {
+	return context.WithValue(ctx, kvKey{}, kv)
+}
+
+func kvOf(ctx context.Context) (kvstore.KV, error) {
+	kv, _ := ctx.Value(kvKey{}).(kvstore.KV)
+	if kv == nil {
+		return nil, fmt.Errorf("internal: no KV in the context (use c.subsCtx())")
+	}
+	return kv, nil
+}
+
+func (callKV) Get(ctx context.Context, prefix, id string, out any) (bool, error) {
+	kv, err := kvOf(ctx)
+	if err != nil {
+		return false, err
+	}
+	return kv.Get(ctx, prefix, id, out)
+}
+
+func (callKV) Set(ctx context.Context, prefix, id string, v any) error {
+	kv, err := kvOf(ctx)
+	if err != nil {
+		return err
+	}
+	return kv.Set(ctx, prefix, id, v)
+}
+
+func (callKV) Delete(ctx context.Context, prefix, id string) error {
+	kv, err := kvOf(ctx)
+	if err != nil {
+		return err
+	}
+	return kv.Delete(ctx, prefix, id)
+}
+
+// subsCtx is the call's context carrying its bot KV, for a.subs.
+func (c *Call) subsCtx() context.Context { return withKV(c.ctx, c.botKV()) }
 
 // renderManifest sets http.root_url to where this process is reachable, keeping the rest as
 // committed in manifest.json.
@@ -132,6 +199,7 @@ const tickWebhook = "tick"
 // URL; the webhook secret was captured at install. It runs once per process unless the
 // installation changes, so calls pay for it only on the first call after a restart.
 func (a *App) armTimer(c *Call) {
+	a.armIngress(c) // ingress.go: the webhook ingress's state, the same way
 	if a.opts.Timer == nil || a.opts.Timer.Armed() || c.CallRequest.Context.BotAccessToken == "" || c.siteURL() == "" {
 		return
 	}

@@ -46,18 +46,23 @@ const (
 )
 
 func (a *App) commands() []command {
-	return []command{
+	cmds := []command{
 		{name: "oncall", usage: "/pagerduty oncall [mine]", desc: "Who is on call now, by escalation policy and level", show: connected, menu: true,
 			call: call(pathOnCall, expandUser),
 			fields: []apps.Field{{Name: fieldScope, Type: apps.FieldTypeStaticSelect, Label: fieldScope, AutocompletePosition: 1,
 				AutocompleteHint: "[mine]", Description: "mine: only your own on-call entries",
 				SelectStaticOptions: []apps.SelectOption{{Label: "mine", Value: "mine"}, {Label: "all", Value: "all"}}}}},
+	}
+	cmds = append(cmds, a.onCallCommands()...)       // schedules_commands.go
+	cmds = append(cmds, a.incidentCommands()...)     // incidents_commands.go
+	cmds = append(cmds, a.notificationCommands()...) // subscriptions.go: subscribe, list, webhook...
+	return append(cmds, []command{
 		{name: "connect", usage: "/pagerduty connect", desc: "Link your PagerDuty account", show: needsConnect, menu: true, call: call(pathConnect, expandUser)},
 		{name: "disconnect", usage: "/pagerduty disconnect", desc: "Unlink your PagerDuty account", show: connected, call: call(pathDisconnect, expandUser)},
 		{name: "status", usage: "/pagerduty status", desc: "Your connection and the app's configuration", show: always, menu: true, call: call(pathStatus, expandUser)},
 		{name: "configure", usage: "/pagerduty configure", desc: "Configure the PagerDuty app (system admins)", show: admin, menu: true, call: call(pathConfigure, expandUser)},
 		{name: "help", usage: "/pagerduty help", desc: "This list", show: always, call: call(pathHelp, expandUser)},
-	}
+	}...)
 }
 
 // visible filters the command list for a viewer.
@@ -95,10 +100,12 @@ func (a *App) bindings(c *Call) apps.CallResponse {
 	}
 	out := []apps.Binding{{Location: apps.LocationCommand, Bindings: []apps.Binding{root}}}
 	menuButton := apps.Binding{Location: "pagerduty", Label: "PagerDuty", Icon: "icon.png", Submit: call(pathMenu, expandUser)}
-	out = append(out,
-		apps.Binding{Location: apps.LocationChannelHeader, Bindings: []apps.Binding{menuButton}},
-		apps.Binding{Location: apps.LocationPostMenu, Bindings: a.postMenu(v)},
-	)
+	out = append(out, apps.Binding{Location: apps.LocationChannelHeader, Bindings: []apps.Binding{menuButton}})
+	// postMenu (incidents_commands.go) is empty until PagerDuty is configured; an empty
+	// location binding would only be dropped by the plugin as invalid.
+	if pm := a.postMenu(v); len(pm) > 0 {
+		out = append(out, apps.Binding{Location: apps.LocationPostMenu, Bindings: pm})
+	}
 	return apps.NewDataResponse(out)
 }
 
@@ -109,11 +116,6 @@ func hintOf(cmd command) string {
 		}
 	}
 	return ""
-}
-
-// postMenu is the post's "…" menu. Until incident actions exist it opens the main menu.
-func (a *App) postMenu(v viewer) []apps.Binding {
-	return []apps.Binding{{Location: "pagerduty-menu", Label: "PagerDuty", Icon: "icon.png", Submit: call(pathMenu, expandUser)}}
 }
 
 // menu opens the channel-header modal with the actions this user can take now.

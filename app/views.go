@@ -35,6 +35,11 @@ func (a *App) status(c *Call) apps.CallResponse {
 	}
 	if v.Sysadmin {
 		v.RedirectURL = c.redirectURL()
+		if cfg.Configured() {
+			if l := a.webhookStatusLine(c); l != "" { // webhooks.go
+				v.Extra = append(v.Extra, l)
+			}
+		}
 	}
 	return text(forms.Status(v))
 }

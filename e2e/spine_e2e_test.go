@@ -28,13 +28,6 @@ func TestSpine(t *testing.T) {
 		}
 	})
 
-	t.Run("before configuration the plain user is told an admin must configure", func(t *testing.T) {
-		resp := command(t, ctx, s.stack.UserToken, "/pagerduty help")
-		if !strings.Contains(resp.Text, "a system admin must run `/pagerduty configure`") {
-			t.Fatalf("help before configure: %q", resp.Text)
-		}
-	})
-
 	t.Run("the plain user cannot configure", func(t *testing.T) {
 		// The webapp does not offer the command to a plain user...
 		if _, err := s.stack.ExecuteCommand(ctx, s.stack.UserToken, s.stack.ChannelID, s.stack.TeamID, "/pagerduty configure"); err == nil {

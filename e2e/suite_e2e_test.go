@@ -106,6 +106,7 @@ func runSuite(m *testing.M) (int, error) {
 	s.app, err = harness.StartApp(ctx, bin, []string{
 		"PD_APP_LISTEN=" + strings.TrimPrefix(s.appURL, "http://"),
 		"PD_APP_ROOT_URL=" + s.appURL,
+		"PD_APP_PUBLIC_URL=" + s.appURL,
 		"PD_APP_JWT_SECRET=" + s.jwt,
 		"PD_APP_STATE_DIR=" + stateDir,
 		"PD_APP_LOG_LEVEL=debug",
@@ -125,6 +126,13 @@ func runSuite(m *testing.M) (int, error) {
 	if _, err := stack.InstallApp(ctx, s.appURL+"/manifest.json", s.jwt); err != nil {
 		return 1, fmt.Errorf("installing the app: %w", err)
 	}
+	// Checked here, before any test configures the app: a plain user of an unconfigured app is
+	// told that an admin must configure it.
+	help, err := stack.ExecuteCommand(ctx, stack.UserToken, stack.ChannelID, stack.TeamID, "/pagerduty help")
+	if err != nil || !strings.Contains(help.Text, "a system admin must run `/pagerduty configure`") {
+		return 1, fmt.Errorf("unconfigured app: /pagerduty help as a plain user answered %+v, %v", help, err)
+	}
+	fmt.Println("e2e: unconfigured app tells the plain user an admin must configure it")
 	code := m.Run()
 	if v := pd.Violations(); len(v) > 0 {
 		fmt.Fprintf(os.Stderr, "FAIL: %d PagerDuty spec violations:\n  %s\n", len(v), strings.Join(v, "\n  "))

@@ -62,3 +62,11 @@ func TestStatusGolden(t *testing.T) {
 		})
 	}
 }
+
+func TestHelpEscapesPipesInTableCells(t *testing.T) {
+	got := Help([]Command{{Usage: "/pagerduty urgency ID high|low", What: "Change urgency (high|low)"}}, "")
+	want := "| `/pagerduty urgency ID high\\|low` | Change urgency (high\\|low) |\n"
+	if !strings.HasSuffix(got, want) {
+		t.Fatalf("help table row:\n%s\nwant suffix:\n%s", got, want)
+	}
+}

@@ -17,7 +17,8 @@ func Help(commands []Command, note string) string {
 	}
 	b.WriteString("| Command | What it does |\n|:--|:--|\n")
 	for _, c := range commands {
-		b.WriteString("| `" + c.Usage + "` | " + c.What + " |\n")
+		// A "|" ends a table cell even inside a code span unless escaped (GFM tables).
+		b.WriteString("| `" + strings.ReplaceAll(c.Usage, "|", "\\|") + "` | " + strings.ReplaceAll(c.What, "|", "\\|") + " |\n")
 	}
 	return b.String()
 }

@@ -19,6 +19,9 @@ type OnCallQuery struct {
 	EscalationPolicyIDs []string
 	UserIDs             []string
 	TimeZone            string
+	// Include asks for full objects instead of references: "users" (with emails),
+	// "schedules", "escalation_policies".
+	Include []string
 }
 
 // ListOnCalls reads every page of on-call entries.
@@ -26,17 +29,11 @@ func (c *Client) ListOnCalls(ctx context.Context, q OnCallQuery) ([]pagerduty.On
 	if err := c.ready(); err != nil {
 		return nil, err
 	}
+	if err := checkOnCallIncludes(q.Include); err != nil {
+		return nil, fail(ctx, "listing PagerDuty on-calls", err)
+	}
 	all, err := paginate(ctx, 0, func(ctx context.Context, offset, limit int) ([]pagerduty.OnCall, bool, error) {
-		r, err := c.pd.ListOnCallsWithContext(ctx, pagerduty.ListOnCallOptions{
-			Limit: uint(limit), Offset: uint(offset),
-			TimeZone:            q.TimeZone,
-			UserIDs:             q.UserIDs,
-			EscalationPolicyIDs: q.EscalationPolicyIDs,
-			ScheduleIDs:         q.ScheduleIDs,
-			Since:               pdTime(q.Since),
-			Until:               pdTime(q.Until),
-			Earliest:            q.Earliest,
-		})
+		r, err := c.pd.ListOnCallsWithContext(ctx, onCallOptions(q, offset, limit))
 		if err != nil {
 			return nil, false, err
 		}

@@ -91,6 +91,7 @@ func (s *Server) mountAPI(r *mux.Router) {
 	r.HandleFunc("/users/email/{email}", h(s.apiGetUserByEmail)).Methods(http.MethodGet)
 	r.HandleFunc("/users/username/{username}", h(s.apiGetUserByUsername)).Methods(http.MethodGet)
 	r.HandleFunc("/users/{id}", h(s.apiGetUser)).Methods(http.MethodGet)
+	s.mountMembers(r, h) // members.go
 }
 
 func decodeBody(r *http.Request, v any) error {
