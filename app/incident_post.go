@@ -119,7 +119,14 @@ func (a *App) updateIncidentCard(ctx context.Context, bot *mmclient.Client, chan
 // refreshCards shows inc on every recorded card of the incident and on the card the call came
 // from (which may predate the records). Cards already showing a newer state are left alone.
 // Failures are logged and reported as one short sentence: the PagerDuty change itself is done.
-func (a *App) refreshCards(c *Call, inc incident.Incident, from *model.Post) string {
+func (a *App) refreshCards(c *Call, inc incident.Incident, from *model.Post) (note string) {
+	// Under the router's per-incident lock: a webhook delivery for the same incident edits the
+	// same cards, and two edit sequences must not interleave.
+	a.wh.router.Exclusive(inc.ID, func() { note = a.refreshCardsLocked(c, inc, from) })
+	return note
+}
+
+func (a *App) refreshCardsLocked(c *Call, inc incident.Incident, from *model.Post) string {
 	bot, refs, at := c.bot(), a.postRefs(c.bot()), a.cardTime(inc)
 	failed := 0
 	done := map[string]bool{}

@@ -287,6 +287,16 @@ func (r *Router) Deliver(ctx context.Context, ev Event, exec Executor) error {
 	return errors.Join(errs...)
 }
 
+// Exclusive runs fn holding the same per-incident lock as Deliver, so that card edits made outside
+// the router (after an action taken from chat) cannot interleave with a delivery's edits and
+// reach Mattermost in the wrong order. fn must not call Deliver for the same incident.
+func (r *Router) Exclusive(incidentID string, fn func()) {
+	mu := r.incidentLock(incidentID)
+	mu.Lock()
+	defer mu.Unlock()
+	fn()
+}
+
 func (r *Router) incidentLock(id string) *sync.Mutex {
 	h := fnv.New32a()
 	_, _ = h.Write([]byte(id))

@@ -538,3 +538,20 @@ func (s slowKV) Delete(ctx context.Context, prefix, id string) error {
 	s.pause()
 	return s.KV.Delete(ctx, prefix, id)
 }
+
+func TestExclusiveSharesDeliversIncidentLock(t *testing.T) {
+	r := NewRouter(nil, nil)
+	held := make(chan struct{})
+	release := make(chan struct{})
+	go r.Exclusive("PINC", func() { close(held); <-release })
+	<-held
+	got := make(chan struct{})
+	go func() { r.incidentLock("PINC").Lock(); close(got); r.incidentLock("PINC").Unlock() }()
+	select {
+	case <-got:
+		t.Fatal("the incident lock was free while Exclusive ran")
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(release)
+	<-got
+}
