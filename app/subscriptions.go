@@ -34,7 +34,7 @@ func (a *App) notificationCommands() []command {
 		return apps.Field{Name: name, Label: name, Type: apps.FieldTypeText, AutocompleteHint: hint, Description: desc}
 	}
 	return []command{
-		{name: "subscribe", usage: "/pagerduty subscribe [events] [--service ID] [--team ID] [--urgency high|low] [--priority P1]",
+		{name: "subscribe", usage: "/pagerduty subscribe [events] [--service ID] [--team ID] [--urgency high|low] [--priority P1] [--schedule ID]",
 			desc: "Post PagerDuty events in this channel (channel admins)", show: configuredOnly, call: call(pathSubscribe, expandSubs),
 			fields: []apps.Field{
 				{Name: forms.SubFieldEvents, Label: forms.SubFieldEvents, Type: apps.FieldTypeText, AutocompletePosition: -1, AutocompleteHint: "[events]",
@@ -44,6 +44,7 @@ func (a *App) notificationCommands() []command {
 				{Name: forms.SubFieldUrgency, Label: forms.SubFieldUrgency, Type: apps.FieldTypeStaticSelect, AutocompleteHint: "high|low",
 					Description: "Only this urgency", SelectStaticOptions: forms.SubUrgencies},
 				text(forms.SubFieldPriority, "[P1,P2]", "Only these priorities: names, comma-separated"),
+				text(forms.SubFieldSchedule, "[schedule IDs]", "For oncall.change: only these schedules, IDs comma-separated"),
 			}},
 		{name: "unsubscribe", usage: "/pagerduty unsubscribe ID|all", desc: "Stop posting PagerDuty events in this channel (channel admins)",
 			show: configuredOnly, call: call(pathUnsubscribe, expandSubs),
@@ -182,7 +183,7 @@ func subscribeArgs(c *Call) []string {
 	} else {
 		args = c.words(forms.SubFieldEvents)
 	}
-	for _, f := range []string{forms.SubFieldService, forms.SubFieldTeam, forms.SubFieldUrgency, forms.SubFieldPriority} {
+	for _, f := range []string{forms.SubFieldService, forms.SubFieldTeam, forms.SubFieldUrgency, forms.SubFieldPriority, forms.SubFieldSchedule} {
 		if vals := c.words(f); len(vals) > 0 {
 			args = append(append(args, "--"+f), vals...)
 		}
@@ -369,7 +370,7 @@ func (a *App) subscribe(c *Call) apps.CallResponse {
 		a.logError(c, "subscribing", err)
 		return errorText("Could not subscribe this channel; nothing was changed. Please try again.")
 	}
-	return text(forms.SubscribedText(channelName(sc.ch), subLine(sub), a.webhookReady(c)))
+	return text(forms.SubscribedText(channelName(sc.ch), subLine(sub), a.webhookReady(c) || onCallOnly(sub)))
 }
 
 func (a *App) unsubscribe(c *Call) apps.CallResponse {
@@ -500,7 +501,7 @@ func (a *App) notificationsSubmit(c *Call) apps.CallResponse {
 			a.logError(c, "subscribing", err)
 			return errorText("Could not subscribe this channel; nothing was changed. Please try again.")
 		}
-		return text(forms.SubscribedText(channelName(sc.ch), subLine(sub), a.webhookReady(c)))
+		return text(forms.SubscribedText(channelName(sc.ch), subLine(sub), a.webhookReady(c) || onCallOnly(sub)))
 	case forms.SubActionRemove, forms.SubActionRemoveAll:
 		current, err := a.subs.List(c.subsCtx(), sc.ch.Id)
 		if err != nil {
@@ -517,4 +518,18 @@ func (a *App) notificationsSubmit(c *Call) apps.CallResponse {
 		return a.removeSubscriptions(c, sc, current, ids)
 	}
 	return fieldErrors("Choose what to do.", map[string]string{forms.SubFieldAction: "choose: add a subscription, remove the selected ones, or remove all"})
+}
+
+// onCallOnly reports a subscription to on-call changes alone: the app's own monitor posts those,
+// so it needs no PagerDuty webhook.
+func onCallOnly(sub subscription.Subscription) bool {
+	if len(sub.Events) == 0 {
+		return false
+	}
+	for _, e := range sub.Events {
+		if e != subscription.EventOnCallChange {
+			return false
+		}
+	}
+	return true
 }

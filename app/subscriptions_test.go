@@ -380,3 +380,40 @@ func commandsFieldPos(b apps.Binding, label string) int {
 	}
 	return 0
 }
+
+func TestSubscribeOnCallChangesBySchedule(t *testing.T) {
+	// No webhook is set up: on-call changes come from the app's own monitor, not from webhooks.
+	e := newNotifyEnv(t, false)
+	e.connect(e.admin, e.seed.Admin) // the schedule catalog is read with the subscriber's token
+	tests := []struct {
+		name    string
+		values  map[string]any
+		want    []string
+		notWant []string
+		stored  bool
+	}{
+		{name: "schedule flag field", values: map[string]any{forms.SubFieldEvents: "oncall.change", forms.SubFieldSchedule: e.seed.PlatformSchedule},
+			want: []string{"oncall.change", e.seed.PlatformSchedule}, notWant: []string{"webhooks are not set up"}, stored: true},
+		{name: "unknown schedule", values: map[string]any{forms.SubFieldEvents: "oncall.change", forms.SubFieldSchedule: "PNOSUCH"},
+			want: []string{"PNOSUCH", e.seed.PaymentsSchedule}},
+		{name: "incident events still need webhooks", values: map[string]any{forms.SubFieldEvents: "triggered"},
+			want: []string{"webhooks are not set up"}, stored: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := len(e.subsOf(e.channel.Id))
+			resp := e.subscribe(e.admin, tt.values)
+			mustContain(t, resp.Text, tt.want...)
+			mustNotContain(t, resp.Text, tt.notWant...)
+			after := e.subsOf(e.channel.Id)
+			if got := len(after) - before; (got == 1) != tt.stored {
+				t.Fatalf("stored %d subscriptions, want stored=%v (reply %s)", got, tt.stored, respText(resp))
+			}
+			if tt.stored && tt.values[forms.SubFieldSchedule] != nil {
+				if s := after[len(after)-1]; len(s.ScheduleIDs) != 1 || s.ScheduleIDs[0] != e.seed.PlatformSchedule {
+					t.Fatalf("schedule filter = %v", s.ScheduleIDs)
+				}
+			}
+		})
+	}
+}

@@ -18,6 +18,7 @@ const (
 	SubFieldTeam     = "team"
 	SubFieldUrgency  = "urgency"
 	SubFieldPriority = "priority"
+	SubFieldSchedule = "schedule" // oncall.change only: the schedules to report
 	SubFieldIDs      = "ids"    // /pagerduty unsubscribe ID|all
 	SubFieldAction   = "action" // the modal: add, remove or remove all
 	SubFieldRemove   = "remove" // the modal: subscriptions to remove
@@ -64,7 +65,7 @@ func SubscriptionList(v SubscriptionListView) string {
 		b.WriteString("\n")
 	}
 	if v.CanManage {
-		b.WriteString("\nAdd one with `/pagerduty subscribe [events] [--service ID] [--team ID] [--urgency high|low] [--priority P1]`, remove with `/pagerduty unsubscribe ID|all`.\n")
+		b.WriteString("\nAdd one with `/pagerduty subscribe [events] [--service ID] [--team ID] [--urgency high|low] [--priority P1] [--schedule ID]`, remove with `/pagerduty unsubscribe ID|all`.\n")
 	} else {
 		b.WriteString("\nChannel admins, team admins and system admins can change them.\n")
 	}
@@ -158,6 +159,8 @@ func SubscriptionSettings(v SubscriptionSettingsView, submit *apps.Call) apps.Fo
 			Description: "Adding: only this urgency. Empty: both.", SelectStaticOptions: SubUrgencies},
 		{Name: SubFieldPriority, Label: SubFieldPriority, Type: apps.FieldTypeText, ModalLabel: "Priorities", AutocompleteHint: "P1, P2",
 			Description: "Adding: only these priorities (names, comma-separated). Empty: any priority, or none."},
+		{Name: SubFieldSchedule, Label: SubFieldSchedule, Type: apps.FieldTypeText, ModalLabel: "Schedules (on-call changes)", AutocompleteHint: "PSCHED1",
+			Description: "Adding oncall.change: only these schedules (IDs, comma-separated). Empty: every schedule."},
 	}
 	if len(v.Subs) > 0 {
 		opts := make([]apps.SelectOption, 0, len(v.Subs))
