@@ -29,14 +29,15 @@ func Inline(s string) string {
 	return escape(s)
 }
 
-// Block escapes multi-line text (a description, a note). Lines stay lines; each line is escaped,
-// so none can start a heading, quote, list or code fence.
+// Block escapes multi-line text (a description, a note). Lines stay lines; each line is escaped
+// and loses its leading indentation, so none can start a heading, quote, list, rule, table or
+// (indented or fenced) code block.
 func Block(s string) string {
 	s = strings.ToValidUTF8(s, "\uFFFD")
 	s = strings.ReplaceAll(s, "\r\n", "\n")
 	lines := strings.Split(s, "\n")
 	for i, l := range lines {
-		lines[i] = escape(strings.ReplaceAll(l, "\t", "    "))
+		lines[i] = escape(strings.TrimLeft(strings.ReplaceAll(l, "\t", "    "), " "))
 	}
 	return strings.Join(lines, "\n")
 }
@@ -57,18 +58,23 @@ func Truncate(s string, n int) string {
 }
 
 // specials are the characters that start markdown constructs in Mattermost's renderer.
-const specials = "\\`*_~[]()#>|<!"
+// "&" starts an entity (&commat;channel would render, and mention, as @channel).
+const specials = "\\`*_~[]()#>|<!&"
 
 func escape(s string) string {
 	var b strings.Builder
 	b.Grow(len(s) + 8)
+	digitsOnly := true // so far the text is only digits: "1." or "1)" would start an ordered list
 	for i, r := range s {
 		switch {
 		case r == '@':
 			b.WriteString("@" + zeroWidthSpace)
+		case (r == '.' || r == ')') && digitsOnly && i > 0:
+			b.WriteByte('\\')
+			b.WriteRune(r)
 		case r == '.' || r == '-' || r == '+' || r == '=' || r == '{' || r == '}' || r == ':':
-			// Special only at a line start (lists, setext headings); escaping them everywhere would
-			// make URLs and plain text ugly in notification previews. Emoji (:smile:) are harmless.
+			// Special only at a line start (lists, setext headings, rules); escaping them
+			// everywhere would make URLs and plain text ugly in notification previews.
 			if i == 0 {
 				b.WriteByte('\\')
 			}
@@ -81,6 +87,7 @@ func escape(s string) string {
 		default:
 			b.WriteRune(r)
 		}
+		digitsOnly = digitsOnly && r >= '0' && r <= '9'
 	}
 	return b.String()
 }
