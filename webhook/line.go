@@ -42,23 +42,17 @@ func Line(ev Event) string {
 		by(&b, ev)
 	case IncidentEscalated:
 		b.WriteString("⏫ Escalated")
-		if inc != nil && len(inc.Assignees) > 0 {
-			b.WriteString(" to ")
-			b.WriteString(incident.RefNames(inc.Assignees))
-		}
+		toAssignees(&b, inc)
 		by(&b, ev)
 	case IncidentReassigned:
 		b.WriteString("👤 Reassigned")
-		if inc != nil && len(inc.Assignees) > 0 {
-			b.WriteString(" to ")
-			b.WriteString(incident.RefNames(inc.Assignees))
-		}
+		toAssignees(&b, inc)
 		by(&b, ev)
 	case IncidentDelegated:
 		b.WriteString("↪️ Delegated")
 		if inc != nil && inc.EscalationPolicy.Summary != "" {
 			b.WriteString(" to escalation policy ")
-			b.WriteString(name(inc.EscalationPolicy))
+			b.WriteString(incident.RefName(inc.EscalationPolicy))
 		}
 		by(&b, ev)
 	case IncidentPriorityUpdated:
@@ -84,7 +78,7 @@ func Line(ev Event) string {
 		b.WriteString("Moved")
 		if inc != nil && (inc.Service.Summary != "" || inc.Service.ID != "") {
 			b.WriteString(" to service ")
-			b.WriteString(name(inc.Service))
+			b.WriteString(incident.RefName(inc.Service))
 		}
 		by(&b, ev)
 	case IncidentResponderAdded, IncidentResponderReplied:
@@ -112,7 +106,7 @@ func Line(ev Event) string {
 	case ServiceCreated, ServiceUpdated, ServiceDeleted:
 		b.WriteString("🛠️ Service ")
 		if ev.Service != nil {
-			b.WriteString(name(*ev.Service))
+			b.WriteString(incident.RefName(*ev.Service))
 			b.WriteString(" ")
 		}
 		b.WriteString(strings.TrimPrefix(ev.Type, "service."))
@@ -139,20 +133,20 @@ func StandaloneLine(ev Event) string {
 	}
 }
 
+// toAssignees appends " to " and whom the incident is now assigned to, when the event says.
+func toAssignees(b *strings.Builder, inc *incident.Incident) {
+	if inc != nil && len(inc.Assignees) > 0 {
+		b.WriteString(" to ")
+		b.WriteString(incident.RefNames(inc.Assignees))
+	}
+}
+
 func by(b *strings.Builder, ev Event) {
 	if ev.Agent == nil {
 		return
 	}
 	b.WriteString(" by ")
-	b.WriteString(name(*ev.Agent))
-}
-
-func name(r incident.Ref) string {
-	n := r.Summary
-	if n == "" {
-		n = r.ID
-	}
-	return mdsafe.InlineMax(n, incident.MaxNameRunes)
+	b.WriteString(incident.RefName(*ev.Agent))
 }
 
 // quote appends the data's text field (note content, status message) as escaped lines under the
@@ -179,7 +173,7 @@ func responderLine(b *strings.Builder, ev Event) {
 	_ = json.Unmarshal(ev.Data, &d)
 	who := "a responder"
 	if d.User != nil {
-		who = name(*d.User)
+		who = incident.RefName(*d.User)
 	}
 	if ev.Type == IncidentResponderAdded {
 		b.WriteString("🙋 ")
@@ -250,7 +244,7 @@ func customFieldsLine(b *strings.Builder, ev Event) {
 	b.WriteString("Custom fields updated")
 	if ev.Type == ServiceCustomFieldValues && ev.Service != nil {
 		b.WriteString(" on service ")
-		b.WriteString(name(*ev.Service))
+		b.WriteString(incident.RefName(*ev.Service))
 	}
 	by(b, ev)
 	// The changed list names the fields; their current values are in custom_fields.
@@ -313,12 +307,12 @@ func roleLine(b *strings.Builder, ev Event) {
 		}
 		role := "A role"
 		if a.Role != nil {
-			role = "Role " + name(*a.Role)
+			role = "Role " + incident.RefName(*a.Role)
 		}
 		b.WriteString(role)
 		if a.Assignee != nil {
 			b.WriteString(" assigned to ")
-			b.WriteString(name(*a.Assignee))
+			b.WriteString(incident.RefName(*a.Assignee))
 		} else {
 			b.WriteString(" unassigned")
 		}
@@ -350,7 +344,7 @@ func actionLine(b *strings.Builder, ev Event) {
 	_ = json.Unmarshal(ev.Data, &d)
 	b.WriteString("⚙️ Automation action ")
 	if d.Action != nil {
-		b.WriteString(name(*d.Action))
+		b.WriteString(incident.RefName(*d.Action))
 		b.WriteString(" ")
 	}
 	verb := strings.TrimPrefix(ev.Type, "incident.action_invocation.")
@@ -372,7 +366,7 @@ func workflowLine(b *strings.Builder, ev Event) {
 	b.WriteString("⚙️ Workflow ")
 	switch {
 	case d.Workflow != nil && d.Workflow.Summary != "":
-		b.WriteString(name(*d.Workflow))
+		b.WriteString(incident.RefName(*d.Workflow))
 		b.WriteString(" ")
 	case d.Summary != "":
 		b.WriteString(mdsafe.InlineMax(d.Summary, incident.MaxNameRunes))

@@ -105,6 +105,11 @@ func NewRouter(subs *subscription.Store, refs *subscription.PostRefs) *Router {
 // Ingest may be called concurrently; to keep edits of one incident in order when executing,
 // use Deliver, or serialize the execution per incident yourself.
 func (r *Router) Ingest(ctx context.Context, ev Event) ([]Action, error) {
+	// An event from the future would win every "newer than the card" comparison forever and
+	// freeze the incident's cards: PagerDuty never sends one beyond clock skew, so refuse it.
+	if now := r.clock(); !ev.OccurredAt.IsZero() && ev.OccurredAt.After(now.Add(MaxClockSkew)) {
+		return nil, fmt.Errorf("routing event %s: occurred_at %s is after now (%s): %w", ev.ID, ev.OccurredAt.Format(time.RFC3339), now.Format(time.RFC3339), ErrFutureEvent)
+	}
 	m := ev.Match()
 	incidentID := ev.IncidentID()
 	if incidentID != "" {
@@ -295,6 +300,20 @@ func (r *Router) Exclusive(incidentID string, fn func()) {
 	mu.Lock()
 	defer mu.Unlock()
 	fn()
+}
+
+// MaxClockSkew is how far in the future an event's occurred_at may be (PagerDuty's and this
+// host's clocks differ a little); ErrFutureEvent refuses anything later.
+const MaxClockSkew = 5 * time.Minute
+
+// ErrFutureEvent is an event dated after now (beyond MaxClockSkew): forged or broken.
+var ErrFutureEvent = errors.New("event dated in the future")
+
+func (r *Router) clock() time.Time {
+	if r.Now != nil {
+		return r.Now()
+	}
+	return time.Now()
 }
 
 func (r *Router) incidentLock(id string) *sync.Mutex {

@@ -555,3 +555,28 @@ func TestExclusiveSharesDeliversIncidentLock(t *testing.T) {
 	close(release)
 	<-got
 }
+
+func TestIngestRefusesFutureEvents(t *testing.T) {
+	now := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name    string
+		at      time.Time
+		refused bool
+	}{
+		{"now", now, false},
+		{"within clock skew", now.Add(MaxClockSkew - time.Second), false},
+		{"past", now.Add(-48 * time.Hour), false},
+		{"beyond clock skew", now.Add(MaxClockSkew + time.Second), true},
+		{"year 2099", time.Date(2099, 1, 1, 0, 0, 0, 0, time.UTC), true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			e.router.Now = func() time.Time { return now }
+			_, err := e.router.Ingest(context.Background(), Event{ID: "E1", Type: "incident.acknowledged", OccurredAt: tt.at})
+			if got := errors.Is(err, ErrFutureEvent); got != tt.refused {
+				t.Fatalf("Ingest at %v: err = %v, refused = %v, want %v", tt.at, err, got, tt.refused)
+			}
+		})
+	}
+}
