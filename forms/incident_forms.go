@@ -156,7 +156,8 @@ func PriorityForm(inc incident.Incident, priorities []apps.SelectOption, submit 
 	var value any
 	if inc.Priority != nil {
 		for _, p := range priorities {
-			if p.Value == inc.Priority.ID {
+			// Option values are "priority:ID" (the lookups' kind:ID encoding) or a bare ID.
+			if _, id, _ := strings.Cut(p.Value, ":"); p.Value == inc.Priority.ID || id == inc.Priority.ID {
 				value = p
 			}
 		}

@@ -122,6 +122,10 @@ func (r *Refresher) refresh(ctx context.Context, userID string, current UserToke
 	if current.RefreshToken == "" {
 		return current, ErrReconnect
 	}
+	// PagerDuty rotates the refresh token on use: once the refresh is sent, the new one must be
+	// stored even if the user's request is cancelled meanwhile, or the grant is lost.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
 	tok, err := pdclient.Refresh(ctx, oc, current.RefreshToken)
 	if errors.Is(err, pdclient.ErrGrantRevoked) {
 		// Forget the dead grant so bindings show "connect" again.

@@ -2,9 +2,13 @@ package pdauth
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/oauth2"
 
 	"github.com/mattermost/mattermost-app-pagerduty/kvstore"
 )
@@ -54,5 +58,50 @@ func TestPendingConnect(t *testing.T) {
 		if strings.Contains(k, "secret-state") {
 			t.Fatalf("state stored in clear as key %q", k)
 		}
+	}
+}
+
+type memTokenStore struct {
+	tok   UserToken
+	saves int
+}
+
+func (m *memTokenStore) Load(context.Context) (UserToken, bool, error) {
+	return m.tok, m.tok.Connected(), nil
+}
+
+func (m *memTokenStore) Save(ctx context.Context, t UserToken) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	m.tok = t
+	m.saves++
+	return nil
+}
+
+func TestRefreshStoresTheRotatedTokenEvenWhenTheRequestIsCancelled(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_ = r.ParseForm()
+		if r.Form.Get("grant_type") != "refresh_token" || r.Form.Get("refresh_token") != "rt-1" {
+			http.Error(w, `{"error":"invalid_grant"}`, http.StatusBadRequest)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"access_token":"at-2","refresh_token":"rt-2","token_type":"bearer","expires_in":3600}`))
+	}))
+	defer srv.Close()
+	now := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
+	oc := &oauth2.Config{ClientID: "c", ClientSecret: "s", Endpoint: oauth2.Endpoint{TokenURL: srv.URL, AuthStyle: oauth2.AuthStyleInParams}}
+	old := UserToken{AccessToken: "at-1", RefreshToken: "rt-1", Expiry: now.Add(-time.Minute), PDUserID: "PU1"}
+	store := &memTokenStore{tok: old}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // the user's request is gone, but PagerDuty will have rotated the token
+	r := &Refresher{Now: func() time.Time { return now }}
+	got, err := r.Valid(ctx, "u1", old, store, oc)
+	if err != nil {
+		t.Fatalf("Valid: %v", err)
+	}
+	if got.AccessToken != "at-2" || store.tok.RefreshToken != "rt-2" || store.saves != 1 {
+		t.Fatalf("returned %q, stored refresh token %q after %d saves; want the rotated one stored", got.AccessToken, store.tok.RefreshToken, store.saves)
 	}
 }
