@@ -1,14 +1,10 @@
 package app
 
 import (
-	"context"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
-	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -20,7 +16,6 @@ import (
 	"github.com/mattermost/mattermost-app-pagerduty/forms"
 	"github.com/mattermost/mattermost-app-pagerduty/internal/mmfake"
 	"github.com/mattermost/mattermost-app-pagerduty/internal/pdfake"
-	"github.com/mattermost/mattermost-app-pagerduty/settings"
 )
 
 // meter measures where a call's time goes: in the app's handler (inbound), and in the app's
@@ -83,41 +78,17 @@ func (m *meter) report(b *testing.B) {
 //
 //	go test ./app/ -run '^$' -bench BenchmarkIncidentAction -benchmem
 func BenchmarkIncidentAction(b *testing.B) {
-	ctx := context.Background()
-	pd := pdfake.New(b)
-	seed := pd.Seed()
-	pd.RegisterOAuthClient(testClientID, testClientSecret)
-	pd.AddAPIKey(testAPIKey)
-	pdURL, _ := url.Parse(pd.URL())
-	m := &meter{base: http.DefaultTransport.(*http.Transport).Clone(), pdHost: pdURL.Host}
-
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	root := "http://" + ln.Addr().String()
-	manifest, err := os.ReadFile("../manifest.json")
-	if err != nil {
-		b.Fatal(err)
-	}
-	a, err := New(Options{RootURL: root, JWTSecret: testJWTSecret, Manifest: manifest, Static: os.DirFS(".."),
-		Logger: slog.New(slog.DiscardHandler), HTTPClient: &http.Client{Transport: m, Timeout: 20 * time.Second}})
-	if err != nil {
-		b.Fatal(err)
-	}
-	srv := httptest.NewUnstartedServer(m.inbound(a.Handler()))
-	srv.Listener.Close()
-	srv.Listener = ln
-	srv.Start()
-	b.Cleanup(srv.Close)
-
-	mm := mmfake.New(b, mmfake.Options{AppRootURL: root, JWTSecret: testJWTSecret})
-	if _, err := mm.InstallApp(ctx, nil); err != nil {
-		b.Fatal(err)
-	}
-	user := mm.AddUser("rita", mmfake.Email("rita@example.com"))
-	team := mm.AddTeam("ops")
-	ch := mm.AddChannel(team.Id, "incidents", model.ChannelTypeOpen, mm.Admin().Id, user.Id, mm.Bot().Id)
+	var m *meter
+	e := newEnvWith(b, envOptions{
+		responder: true, wallClock: true, logger: slog.New(slog.DiscardHandler),
+		httpClient: func(pd *pdfake.Fake) *http.Client {
+			pdURL, _ := url.Parse(pd.URL())
+			m = &meter{base: http.DefaultTransport.(*http.Transport).Clone(), pdHost: pdURL.Host}
+			return &http.Client{Transport: m, Timeout: 20 * time.Second}
+		},
+		serve: func(h http.Handler) http.Handler { return m.inbound(h) },
+	})
+	ctx, mm, seed, user, team, ch := e.ctx, e.mm, e.seed, e.user, e.team, e.channel
 	do := func(u *model.User, c *apps.Call, postID string, values map[string]any) *apps.CallResponse {
 		resp, err := mm.Call(ctx, mmfake.CallOpts{Path: c.Path, Expand: c.Expand, State: c.State, Values: values, ActingUser: u,
 			ChannelID: ch.Id, TeamID: team.Id, PostID: postID, UserAgent: "webapp"})
@@ -125,26 +96,6 @@ func BenchmarkIncidentAction(b *testing.B) {
 			b.Fatalf("call %s: %v %s", c.Path, err, resp.Text)
 		}
 		return resp
-	}
-	do(mm.Admin(), call(pathConfigureSubmit, expandUser), "", map[string]any{
-		settings.FieldRegion: option("Custom hosts", "custom"), settings.FieldAPIHost: pd.URL(), settings.FieldIdentityHost: pd.URL(),
-		settings.FieldEventsHost: pd.URL(), settings.FieldClientID: testClientID, settings.FieldClientSecret: testClientSecret,
-		settings.FieldCredentialKind: option("REST API key", "api_key"), settings.FieldAPIKey: testAPIKey,
-	})
-	authURL, err := mm.OAuth2Connect(ctx, user)
-	if err != nil {
-		b.Fatal(err)
-	}
-	pd.SetAuthorizingUser(seed.Responder)
-	hc := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := hc.Get(authURL)
-	if err != nil {
-		b.Fatal(err)
-	}
-	resp.Body.Close()
-	loc, _ := url.Parse(resp.Header.Get("Location"))
-	if err := mm.OAuth2Complete(ctx, user, loc.Query()); err != nil {
-		b.Fatal(err)
 	}
 
 	// One incident with its card; every action below works on it.

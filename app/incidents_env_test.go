@@ -10,9 +10,7 @@ import (
 	"github.com/mattermost/mattermost-server/v6/model"
 
 	"github.com/mattermost/mattermost-app-pagerduty/incident"
-	"github.com/mattermost/mattermost-app-pagerduty/internal/mmfake"
 	"github.com/mattermost/mattermost-app-pagerduty/internal/pdfake"
-	"github.com/mattermost/mattermost-app-pagerduty/mmclient"
 	"github.com/mattermost/mattermost-app-pagerduty/pdclient"
 )
 
@@ -20,21 +18,11 @@ import (
 // posts the cards there).
 type incidentEnv struct {
 	*env
-	bot *model.User
 }
 
 func newIncidentEnv(t *testing.T) *incidentEnv {
 	t.Helper()
-	e := newEnv(t)
-	e.configure()
-	e.connect(e.user, e.seed.Responder)
-	bot := e.mm.Bot()
-	e.mm.AddChannelMember(e.channel.Id, bot.Id, false)
-	ie := &incidentEnv{env: e, bot: bot}
-	if p := e.mm.Problems(); len(p) > 0 {
-		t.Fatalf("the plugin would drop parts of the bindings: %v", p)
-	}
-	return ie
+	return &incidentEnv{env: newEnvWith(t, envOptions{responder: true})}
 }
 
 // addIncident stores an open incident on the API service, assigned to who is on call at level 1.
@@ -62,83 +50,6 @@ func (e *incidentEnv) incident(id string) pdfake.Incident {
 	return inc
 }
 
-// commandBinding finds /pagerduty <name> in u's bindings, as the webapp's parser would.
-func (e *incidentEnv) commandBinding(u *model.User, name string) apps.Binding {
-	e.t.Helper()
-	bb, err := e.mm.Bindings(e.ctx, u, e.channel.Id, e.team.Id)
-	if err != nil {
-		e.t.Fatalf("bindings: %v", err)
-	}
-	for _, top := range bb {
-		if top.Location != apps.LocationCommand {
-			continue
-		}
-		for _, root := range top.Bindings {
-			for _, b := range root.Bindings {
-				if b.Label == name {
-					return b
-				}
-			}
-		}
-	}
-	e.t.Fatalf("no /pagerduty %s for %s", name, u.Username)
-	return apps.Binding{}
-}
-
-// command submits /pagerduty <name> with values already parsed (what the webapp sends: text as
-// strings, selects as {label, value}).
-func (e *incidentEnv) command(u *model.User, name string, values map[string]any) *apps.CallResponse {
-	e.t.Helper()
-	b := e.commandBinding(u, name)
-	c := b.Submit
-	if b.Form != nil {
-		c = b.Form.Submit
-	}
-	resp, err := e.mm.Call(e.ctx, mmfake.CallOpts{
-		Path: c.Path, Expand: c.Expand, State: c.State, Values: values, ActingUser: u,
-		ChannelID: e.channel.Id, TeamID: e.team.Id, Location: apps.Location("/command/pagerduty/" + name), UserAgent: "webapp", TrackAsSubmit: true,
-	})
-	if err != nil {
-		e.t.Fatalf("/pagerduty %s: %v", name, err)
-	}
-	return resp
-}
-
-// where is the user agent context a call is made from.
-type where struct {
-	channelID, postID string
-	location          apps.Location
-}
-
-func (e *incidentEnv) here() where {
-	return where{channelID: e.channel.Id, location: apps.LocationCommand}
-}
-
-// callAt makes a call from a given place (a post, a modal opened from one...).
-func (e *incidentEnv) callAt(u *model.User, w where, c *apps.Call, values map[string]any) *apps.CallResponse {
-	e.t.Helper()
-	if c == nil {
-		e.t.Fatal("nil call")
-	}
-	resp, err := e.mm.Call(e.ctx, mmfake.CallOpts{
-		Path: c.Path, Expand: c.Expand, State: c.State, Values: values, ActingUser: u,
-		ChannelID: w.channelID, TeamID: e.team.Id, PostID: w.postID, Location: w.location, UserAgent: "webapp", TrackAsSubmit: true,
-	})
-	if err != nil {
-		e.t.Fatalf("call %s: %v", c.Path, err)
-	}
-	return resp
-}
-
-// submit submits a modal the app answered, from where it was opened.
-func (e *incidentEnv) submit(u *model.User, w where, resp *apps.CallResponse, values map[string]any) *apps.CallResponse {
-	e.t.Helper()
-	if resp.Type != apps.CallResponseTypeForm || resp.Form == nil || resp.Form.Submit == nil {
-		e.t.Fatalf("expected a form, got %s", respText(resp))
-	}
-	return e.callAt(u, w, resp.Form.Submit, values)
-}
-
 // cards lists the bot's posts in the channel that carry an incident.
 func (e *incidentEnv) cards() []*model.Post {
 	var out []*model.Post
@@ -151,7 +62,7 @@ func (e *incidentEnv) cards() []*model.Post {
 }
 
 // buttons decodes a card's in-post bindings.
-func buttons(t *testing.T, p *model.Post) []apps.Binding {
+func buttons(t testing.TB, p *model.Post) []apps.Binding {
 	t.Helper()
 	raw, err := json.Marshal(p.GetProp(apps.PropAppBindings))
 	if err != nil {
@@ -167,7 +78,7 @@ func buttons(t *testing.T, p *model.Post) []apps.Binding {
 	return embeds[0].Bindings
 }
 
-func buttonLabels(t *testing.T, p *model.Post) string {
+func buttonLabels(t testing.TB, p *model.Post) string {
 	var ls []string
 	for _, b := range buttons(t, p) {
 		ls = append(ls, b.Label)
@@ -207,23 +118,11 @@ func (e *incidentEnv) requests() []string {
 	return out
 }
 
-func option(label, value string) map[string]any {
-	return map[string]any{"label": label, "value": value}
-}
-
 func wantType(t *testing.T, resp *apps.CallResponse, typ apps.CallResponseType) {
 	t.Helper()
 	if resp.Type != typ {
 		t.Fatalf("response %s, want type %s (data %v)", respText(resp), typ, resp.Data)
 	}
-}
-
-func (e *incidentEnv) botClient() *mmclient.Client {
-	return mmclient.New(e.mm.URL(), e.mm.Token(e.bot.Id), nil)
-}
-
-func (e *incidentEnv) asUserClient(u *model.User) *mmclient.Client {
-	return mmclient.New(e.mm.URL(), e.mm.Token(u.Id), nil)
 }
 
 // viewOf reads an incident through the REST API as the domain sees it (for posting cards

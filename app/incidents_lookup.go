@@ -116,15 +116,21 @@ func (a *App) resolveOne(c *Call, pd *pdclient.Client, field string, ch choice, 
 	}
 	all := append(exact, partial...)
 	sort.Slice(all, func(i, j int) bool { return all[i].Name < all[j].Name })
+	return resolved{}, inputErrorf(field, "%s: %s matches several PagerDuty %ss (%s): pick one from the suggestions or type the full name.", field, mdsafe.Code(mdsafe.Truncate(text, 80)), what, someNames(all, 5, 60))
+}
+
+// someNames lists the first most names, each cut to width runes, then "and N more", joined
+// by commas: the choices an input error names.
+func someNames(all []resolved, most, width int) string {
 	var names []string
 	for i, r := range all {
-		if i == 5 {
-			names = append(names, fmt.Sprintf("and %d more", len(all)-5))
+		if i == most {
+			names = append(names, fmt.Sprintf("and %d more", len(all)-most))
 			break
 		}
-		names = append(names, mdsafe.InlineMax(r.Name, 60))
+		names = append(names, mdsafe.InlineMax(r.Name, width))
 	}
-	return resolved{}, inputErrorf(field, "%s: %s matches several PagerDuty %ss (%s): pick one from the suggestions or type the full name.", field, mdsafe.Code(mdsafe.Truncate(text, 80)), what, strings.Join(names, ", "))
+	return strings.Join(names, ", ")
 }
 
 // resolveMany resolves each value (see resolveOne).
@@ -217,37 +223,27 @@ func searchKind(ctx context.Context, pd *pdclient.Client, kind, query string, li
 		case kindUser:
 			var r *pagerduty.ListUsersResponse
 			if r, err = raw.ListUsersWithContext(ctx, pagerduty.ListUsersOptions{Query: query, Limit: uint(limit)}); err == nil {
-				for _, u := range r.Users {
-					out = append(out, resolved{Kind: kindUser, ID: u.ID, Name: u.Name, Email: u.Email})
-				}
+				out = resolveAll(r.Users, userResolved)
 			}
 		case kindEP:
 			var r *pagerduty.ListEscalationPoliciesResponse
 			if r, err = raw.ListEscalationPoliciesWithContext(ctx, pagerduty.ListEscalationPoliciesOptions{Query: query, Limit: uint(limit)}); err == nil {
-				for _, p := range r.EscalationPolicies {
-					out = append(out, resolved{Kind: kindEP, ID: p.ID, Name: p.Name})
-				}
+				out = resolveAll(r.EscalationPolicies, epResolved)
 			}
 		case kindSchedule:
 			var r *pagerduty.ListSchedulesResponse
 			if r, err = raw.ListSchedulesWithContext(ctx, pagerduty.ListSchedulesOptions{Query: query, Limit: uint(limit)}); err == nil {
-				for _, s := range r.Schedules {
-					out = append(out, resolved{Kind: kindSchedule, ID: s.ID, Name: s.Name})
-				}
+				out = resolveAll(r.Schedules, scheduleResolved)
 			}
 		case kindService:
 			var r *pagerduty.ListServiceResponse
 			if r, err = raw.ListServicesWithContext(ctx, pagerduty.ListServiceOptions{Query: query, Limit: uint(limit)}); err == nil {
-				for _, s := range r.Services {
-					out = append(out, resolved{Kind: kindService, ID: s.ID, Name: s.Name})
-				}
+				out = resolveAll(r.Services, serviceResolved)
 			}
 		case kindTeam:
 			var r *pagerduty.ListTeamResponse
 			if r, err = raw.ListTeamsWithContext(ctx, pagerduty.ListTeamOptions{Query: query, Limit: uint(limit)}); err == nil {
-				for _, t := range r.Teams {
-					out = append(out, resolved{Kind: kindTeam, ID: t.ID, Name: t.Name})
-				}
+				out = resolveAll(r.Teams, teamResolved)
 			}
 		default:
 			return nil, fmt.Errorf("searching PagerDuty: unknown kind %q", kind)
@@ -257,42 +253,52 @@ func searchKind(ctx context.Context, pd *pdclient.Client, kind, query string, li
 	switch kind {
 	case kindUser:
 		list, err := pd.ListUsers(ctx, query)
-		for _, u := range list {
-			out = append(out, resolved{Kind: kindUser, ID: u.ID, Name: u.Name, Email: u.Email})
-		}
-		return out, err
+		return resolveAll(list, userResolved), err
 	case kindEP:
 		list, err := pd.ListEscalationPolicies(ctx, query)
-		for _, p := range list {
-			out = append(out, resolved{Kind: kindEP, ID: p.ID, Name: p.Name})
-		}
-		return out, err
+		return resolveAll(list, epResolved), err
 	case kindSchedule:
 		list, err := pd.ListSchedules(ctx, query)
-		for _, s := range list {
-			out = append(out, resolved{Kind: kindSchedule, ID: s.ID, Name: s.Name})
-		}
-		return out, err
+		return resolveAll(list, scheduleResolved), err
 	case kindService:
 		list, err := pd.ListServices(ctx, query)
-		for _, s := range list {
-			out = append(out, resolved{Kind: kindService, ID: s.ID, Name: s.Name})
-		}
-		return out, err
+		return resolveAll(list, serviceResolved), err
 	case kindTeam:
 		list, err := pd.ListTeams(ctx, query)
-		for _, t := range list {
-			out = append(out, resolved{Kind: kindTeam, ID: t.ID, Name: t.Name})
-		}
-		return out, err
+		return resolveAll(list, teamResolved), err
 	case kindPriority:
 		list, err := pd.ListPriorities(ctx)
-		for _, p := range list {
-			out = append(out, resolved{Kind: kindPriority, ID: p.ID, Name: p.Name})
-		}
-		return out, err
+		return resolveAll(list, priorityResolved), err
 	}
 	return nil, fmt.Errorf("searching PagerDuty: unknown kind %q", kind)
+}
+
+// resolveAll turns PagerDuty objects of one kind into resolved ones, in their order.
+func resolveAll[T any](list []T, one func(T) resolved) []resolved {
+	var out []resolved
+	for _, x := range list {
+		out = append(out, one(x))
+	}
+	return out
+}
+
+// One PagerDuty object of each kind as a resolved one (what searches, suggestions and the
+// subscription filters' catalog know of it).
+func userResolved(u pagerduty.User) resolved {
+	return resolved{Kind: kindUser, ID: u.ID, Name: u.Name, Email: u.Email}
+}
+func epResolved(p pagerduty.EscalationPolicy) resolved {
+	return resolved{Kind: kindEP, ID: p.ID, Name: p.Name}
+}
+func scheduleResolved(s pagerduty.Schedule) resolved {
+	return resolved{Kind: kindSchedule, ID: s.ID, Name: s.Name}
+}
+func serviceResolved(s pagerduty.Service) resolved {
+	return resolved{Kind: kindService, ID: s.ID, Name: s.Name}
+}
+func teamResolved(t pagerduty.Team) resolved { return resolved{Kind: kindTeam, ID: t.ID, Name: t.Name} }
+func priorityResolved(p pagerduty.Priority) resolved {
+	return resolved{Kind: kindPriority, ID: p.ID, Name: p.Name}
 }
 
 // asAPIError gives go-pagerduty's errors (from the raw client's one-page calls) pdclient's

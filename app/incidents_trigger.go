@@ -2,7 +2,6 @@ package app
 
 import (
 	"errors"
-	"fmt"
 	"strings"
 
 	"github.com/PagerDuty/go-pagerduty"
@@ -287,7 +286,7 @@ func (a *App) pageService(c *Call, pd *pdclient.Client, given []choice) (resolve
 	if len(given) == 1 {
 		return a.resolveOne(c, pd, forms.FieldService, given[0], kindService)
 	}
-	all, err := pd.ListServices(c.ctx, "")
+	all, err := searchKind(c.ctx, pd, kindService, "", 0)
 	if err != nil {
 		return resolved{}, err
 	}
@@ -295,15 +294,7 @@ func (a *App) pageService(c *Call, pd *pdclient.Client, given []choice) (resolve
 	case 0:
 		return resolved{}, inputErrorf(forms.FieldService, "Your PagerDuty account has no service to file the page under.")
 	case 1:
-		return resolved{Kind: kindService, ID: all[0].ID, Name: all[0].Name}, nil
+		return all[0], nil
 	}
-	var list []string
-	for i, s := range all {
-		if i == 8 {
-			list = append(list, fmt.Sprintf("and %d more", len(all)-8))
-			break
-		}
-		list = append(list, mdsafe.InlineMax(s.Name, 40))
-	}
-	return resolved{}, inputErrorf(forms.FieldService, "service: choose the service to file the page under with `--service` (%s)", strings.Join(list, ", "))
+	return resolved{}, inputErrorf(forms.FieldService, "service: choose the service to file the page under with `--service` (%s)", someNames(all, 8, 40))
 }

@@ -13,7 +13,6 @@ import (
 
 	"github.com/mattermost/mattermost-app-pagerduty/internal/mmfake"
 	"github.com/mattermost/mattermost-app-pagerduty/kvstore"
-	"github.com/mattermost/mattermost-app-pagerduty/mmclient"
 	"github.com/mattermost/mattermost-app-pagerduty/subscription"
 )
 
@@ -22,89 +21,31 @@ import (
 // Sam and Lena with their PagerDuty emails (not connected: the monitor finds them by email).
 type ocEnv struct {
 	*env
-	bot       *model.User
 	sam, lena *model.User
 }
 
 func newOnCallEnv(t *testing.T) *ocEnv {
 	t.Helper()
-	e := newEnv(t)
-	e.configure()
-	e.connect(e.user, e.seed.Responder)
-	bot := e.mm.Bot()
-	e.mm.AddChannelMember(e.channel.Id, bot.Id, false)
+	e := newEnvWith(t, envOptions{responder: true})
 	sam := e.mm.AddUser("sam", mmfake.Email("sam@example.com"), mmfake.Timezone("Europe/London"))
 	lena := e.mm.AddUser("lena", mmfake.Email("lena@example.com"), mmfake.Timezone("Asia/Tokyo"))
 	for _, u := range []*model.User{sam, lena} {
 		e.mm.AddTeamMember(e.team.Id, u.Id, false)
 		e.mm.AddChannelMember(e.channel.Id, u.Id, false)
 	}
-	if p := e.mm.Problems(); len(p) > 0 {
-		t.Fatalf("the plugin would drop parts of the bindings: %v", p)
-	}
-	return &ocEnv{env: e, bot: bot, sam: sam, lena: lena}
+	return &ocEnv{env: e, sam: sam, lena: lena}
 }
 
-// binding finds /pagerduty <name> in u's bindings, as the webapp's parser does.
-func (e *ocEnv) binding(u *model.User, name string) (apps.Binding, bool) {
-	e.t.Helper()
-	bb, err := e.mm.Bindings(e.ctx, u, e.channel.Id, e.team.Id)
-	if err != nil {
-		e.t.Fatalf("bindings: %v", err)
-	}
-	for _, top := range bb {
-		if top.Location != apps.LocationCommand {
-			continue
-		}
-		for _, root := range top.Bindings {
-			for _, b := range root.Bindings {
-				if b.Label == name {
-					return b, true
-				}
-			}
-		}
-	}
-	return apps.Binding{}, false
-}
-
-// cmd submits /pagerduty <name> with values as the webapp parsed them: text as strings, a typed
-// dynamic select as {label: text, value: text}, a static select as its option.
-func (e *ocEnv) cmd(u *model.User, name string, values map[string]any) *apps.CallResponse {
-	e.t.Helper()
-	b, ok := e.binding(u, name)
-	if !ok {
-		e.t.Fatalf("no /pagerduty %s for %s", name, u.Username)
-	}
-	c := b.Submit
-	if b.Form != nil {
-		c = b.Form.Submit
-	}
-	return e.callFrom(u, "/command/pagerduty/"+name, c, values)
-}
-
-// callFrom makes a submit call from a location (a command, a modal opened by one).
+// callFrom makes a submit call from a location (a command, a modal opened by one) in the channel.
 func (e *ocEnv) callFrom(u *model.User, location string, c *apps.Call, values map[string]any) *apps.CallResponse {
 	e.t.Helper()
-	if c == nil {
-		e.t.Fatal("nil call")
-	}
-	resp, err := e.mm.Call(e.ctx, mmfake.CallOpts{
-		Path: c.Path, Expand: c.Expand, State: c.State, Values: values, ActingUser: u,
-		ChannelID: e.channel.Id, TeamID: e.team.Id, Location: apps.Location(location), UserAgent: "webapp", TrackAsSubmit: true,
-	})
-	if err != nil {
-		e.t.Fatalf("call %s: %v", c.Path, err)
-	}
-	return resp
+	return e.callAt(u, where{channelID: e.channel.Id, location: apps.Location(location)}, c, values)
 }
 
 // submitForm submits a modal the app answered with.
 func (e *ocEnv) submitForm(u *model.User, resp *apps.CallResponse, values map[string]any) *apps.CallResponse {
 	e.t.Helper()
-	if resp.Type != apps.CallResponseTypeForm || resp.Form == nil || resp.Form.Submit == nil {
-		e.t.Fatalf("expected a form, got %s %v", respText(resp), resp.Data)
-	}
-	return e.callFrom(u, "/modal", resp.Form.Submit, values)
+	return e.submit(u, where{channelID: e.channel.Id, location: "/modal"}, resp, values)
 }
 
 // lookupFrom runs a dynamic select's lookup as the modal does.
@@ -132,12 +73,8 @@ func (e *ocEnv) lookupFrom(u *model.User, f apps.Field, values map[string]any, q
 	return out
 }
 
-func ocOption(label, value string) map[string]any {
-	return map[string]any{"label": label, "value": value}
-}
-
 // typed is what the webapp sends for a dynamic select typed in a command.
-func typed(s string) map[string]any { return ocOption(s, s) }
+func typed(s string) map[string]any { return option(s, s) }
 
 func field(t *testing.T, f *apps.Form, name string) apps.Field {
 	t.Helper()
@@ -155,13 +92,12 @@ func field(t *testing.T, f *apps.Form, name string) apps.Field {
 func (e *ocEnv) tick() *apps.CallResponse {
 	e.t.Helper()
 	before := len(e.mm.WebhookCalls())
-	resp, err := http.Post(e.mm.WebhookURL(tickWebhook), "application/json", bytes.NewReader([]byte(`{}`)))
+	status, err := httpPostJSON(e.mm.WebhookURL(tickWebhook))
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		e.t.Fatalf("the plugin answered the tick with %d", resp.StatusCode)
+	if status != http.StatusOK {
+		e.t.Fatalf("the plugin answered the tick with %d", status)
 	}
 	if err := e.mm.WaitIdle(e.ctx); err != nil {
 		e.t.Fatal(err)
@@ -181,8 +117,7 @@ func (e *ocEnv) tick() *apps.CallResponse {
 // `/pagerduty subscribe oncall.change --schedule ID` does.
 func (e *ocEnv) subscribe(channelID string, scheduleIDs ...string) {
 	e.t.Helper()
-	kv := mmclient.New(e.mm.URL(), e.mm.Token(e.bot.Id), nil).KV()
-	if _, err := e.app.subs.Add(withKV(e.ctx, kv), subscription.Subscription{
+	if _, err := e.app.subs.Add(e.kvCtx(), subscription.Subscription{
 		ChannelID: channelID, Events: []string{subscription.EventOnCallChange}, ScheduleIDs: scheduleIDs, CreatedBy: e.admin.Id,
 	}); err != nil {
 		e.t.Fatalf("subscribing: %v", err)
@@ -228,7 +163,7 @@ func joined(ss []string) string { return strings.Join(ss, "\n---\n") }
 
 // kvCtx carries the bot's KV, as a call's context does, for the app's process-wide stores.
 func (e *ocEnv) kvCtx() context.Context {
-	return withKV(e.ctx, mmclient.New(e.mm.URL(), e.mm.Token(e.bot.Id), nil).KV())
+	return withKV(e.ctx, e.kvCtxKV())
 }
 
 func subscriptionFor(channelID string, events ...string) subscription.Subscription {
@@ -258,4 +193,4 @@ func httpPostJSON(url string) (int, error) {
 }
 
 // kvCtxKV is the bot's KV.
-func (e *ocEnv) kvCtxKV() kvstore.KV { return mmclient.New(e.mm.URL(), e.mm.Token(e.bot.Id), nil).KV() }
+func (e *ocEnv) kvCtxKV() kvstore.KV { return e.botClient().KV() }

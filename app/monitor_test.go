@@ -20,7 +20,7 @@ import (
 
 func (e *ocEnv) notifyOn(u *model.User) {
 	e.t.Helper()
-	if resp := e.cmd(u, "notify", map[string]any{fieldNotifyMode: ocOption("on", "on")}); resp.Type != apps.CallResponseTypeOK {
+	if resp := e.command(u, "notify", map[string]any{fieldNotifyMode: option("on", "on")}); resp.Type != apps.CallResponseTypeOK {
 		e.t.Fatalf("notify on for %s: %s", u.Username, respText(resp))
 	}
 }
@@ -307,7 +307,7 @@ func TestOnCallMonitorEmailFallback(t *testing.T) {
 // nothing.
 func TestOnCallTickUnconfigured(t *testing.T) {
 	e := newEnv(t)
-	oe := &ocEnv{env: e, bot: e.mm.Bot()}
+	oe := &ocEnv{env: e}
 	e.pd.ResetRequests()
 	resp := oe.tick()
 	if resp.Type != apps.CallResponseTypeOK || !strings.Contains(resp.Text, "not configured") {
@@ -396,7 +396,7 @@ func TestOnCallAcrossDSTAndMidnight(t *testing.T) {
 
 	// Rita's view of the schedule, in Berlin time: the current night starts in CEST and ends in
 	// CET, and its remaining time counts the extra hour.
-	resp := e.cmd(e.user, "schedule", map[string]any{forms.FieldSchedule: typed("Berlin nights")})
+	resp := e.command(e.user, "schedule", map[string]any{forms.FieldSchedule: typed("Berlin nights")})
 	if resp.Type != apps.CallResponseTypeForm {
 		t.Fatalf("view: %s", respText(resp))
 	}

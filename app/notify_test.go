@@ -20,14 +20,14 @@ func TestNotifyPreferences(t *testing.T) {
 		}
 		return p
 	}
-	mode := func(m string) map[string]any { return map[string]any{fieldNotifyMode: ocOption(m, m)} }
+	mode := func(m string) map[string]any { return map[string]any{fieldNotifyMode: option(m, m)} }
 
-	resp := e.cmd(e.user, "notify", mode("status"))
+	resp := e.command(e.user, "notify", mode("status"))
 	wantOK(t, "status", resp)
 	mustContain(t, resp.Text, "On-call DMs are **off**.", "- Shift starts in 30 minutes: off")
 	mustNotContain(t, resp.Text, "not connected")
 
-	resp = e.cmd(e.user, "notify", mode("on"))
+	resp = e.command(e.user, "notify", mode("on"))
 	wantOK(t, "on", resp)
 	mustContain(t, resp.Text, "On-call DMs are **on** for every kind.")
 	if p := prefs(t, e.user.Id); p != monitor.AllPrefs(true) {
@@ -35,7 +35,7 @@ func TestNotifyPreferences(t *testing.T) {
 	}
 
 	// The modal shows the stored switches; saving it stores exactly them.
-	form := e.cmd(e.user, "notify", nil)
+	form := e.command(e.user, "notify", nil)
 	if form.Type != apps.CallResponseTypeForm || form.Form.Submit.Path != pathNotifySubmit {
 		t.Fatalf("modal: %s", respText(form))
 	}
@@ -60,14 +60,14 @@ func TestNotifyPreferences(t *testing.T) {
 		t.Errorf("a refused save changed the preferences: %+v", p)
 	}
 
-	resp = e.cmd(e.user, "notify", mode("off"))
+	resp = e.command(e.user, "notify", mode("off"))
 	wantOK(t, "off", resp)
 	if p := prefs(t, e.user.Id); p.Any() {
 		t.Errorf("stored %+v after off", p)
 	}
 
 	// Sam never connected: he may opt in, and is told how he is found.
-	resp = e.cmd(e.sam, "notify", mode("on"))
+	resp = e.command(e.sam, "notify", mode("on"))
 	wantOK(t, "sam on", resp)
 	mustContain(t, resp.Text, "You have not connected your PagerDuty account", "/pagerduty connect")
 	if p := prefs(t, e.sam.Id); p != monitor.AllPrefs(true) {
@@ -84,7 +84,7 @@ func TestNotifyPreferences(t *testing.T) {
 		t.Errorf("bad mode: %s", respText(resp))
 	}
 	// The menu entry opens the modal.
-	resp = e.callFrom(e.user, "/channel_header", call(pathMenuSubmit, expandUser), map[string]any{forms.MenuField: ocOption("notify", "notify")})
+	resp = e.callFrom(e.user, "/channel_header", call(pathMenuSubmit, expandUser), map[string]any{forms.MenuField: option("notify", "notify")})
 	if resp.Type != apps.CallResponseTypeForm || resp.Form.Title != "On-call DMs" {
 		t.Errorf("menu: %s", respText(resp))
 	}

@@ -34,7 +34,7 @@ func TestQuickOverride(t *testing.T) {
 	now := e.clock.Now()
 
 	t.Run("a command with every value acts at once", func(t *testing.T) {
-		resp := e.cmd(e.user, "override", map[string]any{
+		resp := e.command(e.user, "override", map[string]any{
 			forms.FieldSchedule: typed("Platform Primary"), forms.FieldUser: typed("Lena Limited"),
 			forms.FieldStart: "now", forms.FieldEnd: "2h",
 		})
@@ -47,7 +47,7 @@ func TestQuickOverride(t *testing.T) {
 	})
 
 	t.Run("missing values open the modal with what was typed; the modal creates it", func(t *testing.T) {
-		resp := e.cmd(e.user, "override", map[string]any{forms.FieldSchedule: typed("Payments Primary"), forms.FieldEnd: "2026-11-24 18:00"})
+		resp := e.command(e.user, "override", map[string]any{forms.FieldSchedule: typed("Payments Primary"), forms.FieldEnd: "2026-11-24 18:00"})
 		if resp.Type != apps.CallResponseTypeForm || resp.Form.Submit.Path != pathOverride {
 			t.Fatalf("%s", respText(resp))
 		}
@@ -63,8 +63,8 @@ func TestQuickOverride(t *testing.T) {
 			t.Fatalf("user lookup: %+v", opts)
 		}
 		resp = e.submitForm(e.user, resp, map[string]any{
-			forms.FieldSchedule: ocOption("Payments Primary", "schedule:"+e.seed.PaymentsSchedule),
-			forms.FieldUser:     ocOption(opts[0].Label, opts[0].Value),
+			forms.FieldSchedule: option("Payments Primary", "schedule:"+e.seed.PaymentsSchedule),
+			forms.FieldUser:     option(opts[0].Label, opts[0].Value),
 			forms.FieldStart:    "2026-11-24 08:00", forms.FieldEnd: "2026-11-24 18:00",
 		})
 		wantOK(t, "override from the modal", resp)
@@ -97,7 +97,7 @@ func TestQuickOverride(t *testing.T) {
 			{"not a time", base(map[string]any{forms.FieldStart: "tomorrow morning"}), forms.FieldStart,
 				"start: `tomorrow morning` is not a time: use YYYY-MM-DD HH:MM in your time zone (Europe/Berlin)"},
 			{"not a length", base(map[string]any{forms.FieldEnd: "a while"}), forms.FieldEnd, "or a length after the start such as 4h or 2d"},
-			{"user outside the account", base(map[string]any{forms.FieldUser: ocOption("Ghost", "user:PGHOST1")}), forms.FieldUser,
+			{"user outside the account", base(map[string]any{forms.FieldUser: option("Ghost", "user:PGHOST1")}), forms.FieldUser,
 				"user: `Ghost` is not a user of this PagerDuty account"},
 			{"nobody by that name", base(map[string]any{forms.FieldUser: typed("Nobody Atall")}), forms.FieldUser, "no PagerDuty user matches `Nobody Atall`"},
 			{"unknown schedule", base(map[string]any{forms.FieldSchedule: typed("Nonexistent")}), forms.FieldSchedule, "no PagerDuty schedule matches `Nonexistent`"},
@@ -105,7 +105,7 @@ func TestQuickOverride(t *testing.T) {
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
 				e.pd.ResetRequests()
-				resp := e.cmd(e.user, "override", tt.values)
+				resp := e.command(e.user, "override", tt.values)
 				if resp.Type != apps.CallResponseTypeError || !strings.Contains(resp.Text, tt.want) {
 					t.Fatalf("got %s, want an error containing %q", respText(resp), tt.want)
 				}
@@ -128,7 +128,7 @@ func TestQuickOverride(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer func() { _ = e.pd.SetUserRole(e.seed.Responder, pdfake.RoleUser) }()
-		resp := e.cmd(e.user, "override", map[string]any{forms.FieldSchedule: typed("Platform Primary"), forms.FieldUser: typed("Lena Limited"),
+		resp := e.command(e.user, "override", map[string]any{forms.FieldSchedule: typed("Platform Primary"), forms.FieldUser: typed("Lena Limited"),
 			forms.FieldStart: "now", forms.FieldEnd: "1h"})
 		if resp.Type != apps.CallResponseTypeError || resp.Text != "Your PagerDuty role does not allow creating the override." {
 			t.Fatalf("%s", respText(resp))
@@ -157,7 +157,7 @@ func TestBulkOverride(t *testing.T) {
 
 	t.Run("preview, then one request, then each result", func(t *testing.T) {
 		e.pd.ResetRequests()
-		preview := e.cmd(e.user, "bulk-override", bulkValues(e, nil))
+		preview := e.command(e.user, "bulk-override", bulkValues(e, nil))
 		if preview.Type != apps.CallResponseTypeForm || preview.Form.Submit.Path != pathBulkConfirm {
 			t.Fatalf("preview: %s %v", respText(preview), preview.Data)
 		}
@@ -169,7 +169,7 @@ func TestBulkOverride(t *testing.T) {
 		if n := e.overrideWrites(); n != 0 {
 			t.Fatalf("the preview wrote %d times", n)
 		}
-		resp := e.submitForm(e.user, preview, map[string]any{forms.FieldButton: ocOption("Create 2 override(s)", forms.ButtonConfirm)})
+		resp := e.submitForm(e.user, preview, map[string]any{forms.FieldButton: option("Create 2 override(s)", forms.ButtonConfirm)})
 		wantOK(t, "confirm", resp)
 		mustContain(t, resp.Text, "#### Bulk override on Platform Primary", "Shifts of **Sam Second** handed to **Lena Limited**.",
 			"**2 of 2 override(s) created** (times in Europe/Berlin)",
@@ -183,7 +183,7 @@ func TestBulkOverride(t *testing.T) {
 			t.Fatalf("overrides in PagerDuty: %+v", ovs)
 		}
 		// Sam has no shift left in the range: a second bulk override says so.
-		resp = e.cmd(e.user, "bulk-override", bulkValues(e, nil))
+		resp = e.command(e.user, "bulk-override", bulkValues(e, nil))
 		if resp.Type != apps.CallResponseTypeError || !strings.Contains(resp.Text, "from: Sam Second has no shifts on Platform Primary between Mon 23 Nov 10:30 CET and Mon 30 Nov 00:00 CET.") {
 			t.Fatalf("%s", respText(resp))
 		}
@@ -195,12 +195,12 @@ func TestBulkOverrideModalAndChanges(t *testing.T) {
 	platform := "schedule:" + e.seed.PlatformSchedule
 
 	t.Run("the modal's whose-shifts select lists the schedule's members", func(t *testing.T) {
-		form := e.cmd(e.user, "bulk-override", nil)
+		form := e.command(e.user, "bulk-override", nil)
 		if form.Type != apps.CallResponseTypeForm || form.Form.Submit.Path != pathBulkOverride {
 			t.Fatalf("%s", respText(form))
 		}
 		from := field(t, form.Form, forms.FieldFrom)
-		values := map[string]any{forms.FieldSchedule: ocOption("Platform Primary", platform)}
+		values := map[string]any{forms.FieldSchedule: option("Platform Primary", platform)}
 		var names []string
 		for _, o := range e.lookupFrom(e.user, from, values, "") {
 			names = append(names, o.Label+"="+o.Value)
@@ -215,7 +215,7 @@ func TestBulkOverrideModalAndChanges(t *testing.T) {
 	})
 
 	t.Run("a schedule change between preview and confirm shows the new preview and sends nothing", func(t *testing.T) {
-		preview := e.cmd(e.user, "bulk-override", bulkValues(e, nil))
+		preview := e.command(e.user, "bulk-override", bulkValues(e, nil))
 		if preview.Type != apps.CallResponseTypeForm {
 			t.Fatalf("%s", respText(preview))
 		}
@@ -225,7 +225,7 @@ func TestBulkOverrideModalAndChanges(t *testing.T) {
 			t.Fatal(err)
 		}
 		e.pd.ResetRequests()
-		again := e.submitForm(e.user, preview, map[string]any{forms.FieldButton: ocOption("Create 2 override(s)", forms.ButtonConfirm)})
+		again := e.submitForm(e.user, preview, map[string]any{forms.FieldButton: option("Create 2 override(s)", forms.ButtonConfirm)})
 		if again.Type != apps.CallResponseTypeForm || again.Form.Submit.Path != pathBulkConfirm {
 			t.Fatalf("confirm after a change: %s", respText(again))
 		}
@@ -234,7 +234,7 @@ func TestBulkOverrideModalAndChanges(t *testing.T) {
 		if n := e.overrideWrites(); n != 0 {
 			t.Fatalf("%d override requests after a change", n)
 		}
-		resp := e.submitForm(e.user, again, map[string]any{forms.FieldButton: ocOption("Create 1 override(s)", forms.ButtonConfirm)})
+		resp := e.submitForm(e.user, again, map[string]any{forms.FieldButton: option("Create 1 override(s)", forms.ButtonConfirm)})
 		wantOK(t, "confirm the new preview", resp)
 		mustContain(t, resp.Text, "**1 of 1 override(s) created**")
 	})
@@ -245,11 +245,11 @@ func TestBulkOverrideModalAndChanges(t *testing.T) {
 		orig := e.app.hc
 		e.app.hc = &http.Client{Transport: breakSecondOverride{next: http.DefaultTransport}}
 		defer func() { e.app.hc = orig }()
-		preview := e.cmd(e.user, "bulk-override", bulkValues(e, map[string]any{forms.FieldFrom: typed("Lena Limited"), forms.FieldTo: typed("Adam Admin")}))
+		preview := e.command(e.user, "bulk-override", bulkValues(e, map[string]any{forms.FieldFrom: typed("Lena Limited"), forms.FieldTo: typed("Adam Admin")}))
 		if preview.Type != apps.CallResponseTypeForm {
 			t.Fatalf("%s", respText(preview))
 		}
-		resp := e.submitForm(e.user, preview, map[string]any{forms.FieldButton: ocOption("confirm", forms.ButtonConfirm)})
+		resp := e.submitForm(e.user, preview, map[string]any{forms.FieldButton: option("confirm", forms.ButtonConfirm)})
 		wantOK(t, "confirm", resp)
 		// Lena holds Tue 24 (from the previous subtest) and Wed 25, merged, and Sat 28.
 		mustContain(t, resp.Text, "**1 of 2 override(s) created**", "- ✅ Tue 24 Nov 10:00 CET – Thu 26 Nov 10:00 CET: created",
@@ -267,15 +267,15 @@ func TestBulkOverrideModalAndChanges(t *testing.T) {
 			{"start after end", forms.FieldEnd, "is not after the start", map[string]any{forms.FieldStart: "2026-11-29", forms.FieldEnd: "2026-11-27"}},
 			{"same person", forms.FieldTo, "to: choose someone other than the person whose shifts are handed over.", map[string]any{forms.FieldTo: typed("Sam Second")}},
 			{"same person by two names", forms.FieldTo, "to: choose someone other than the person whose shifts are handed over.",
-				map[string]any{forms.FieldTo: ocOption("Sam", "user:"+e.seed.Secondary)}},
+				map[string]any{forms.FieldTo: option("Sam", "user:"+e.seed.Secondary)}},
 			{"no shifts", forms.FieldFrom, "from: Oscar Observer has no shifts on Platform Primary", map[string]any{forms.FieldFrom: typed("Oscar Observer")}},
-			{"taker outside the account", forms.FieldTo, "to: `Ghost` is not a user of this PagerDuty account", map[string]any{forms.FieldTo: ocOption("Ghost", "user:PGHOST1")}},
-			{"giver outside the account", forms.FieldFrom, "from: `Ghost` is not a user of this PagerDuty account", map[string]any{forms.FieldFrom: ocOption("Ghost", "user:PGHOST1")}},
+			{"taker outside the account", forms.FieldTo, "to: `Ghost` is not a user of this PagerDuty account", map[string]any{forms.FieldTo: option("Ghost", "user:PGHOST1")}},
+			{"giver outside the account", forms.FieldFrom, "from: `Ghost` is not a user of this PagerDuty account", map[string]any{forms.FieldFrom: option("Ghost", "user:PGHOST1")}},
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
 				e.pd.ResetRequests()
-				resp := e.cmd(e.user, "bulk-override", bulkValues(e, tt.mod))
+				resp := e.command(e.user, "bulk-override", bulkValues(e, tt.mod))
 				if resp.Type != apps.CallResponseTypeError || !strings.Contains(resp.Text, tt.want) {
 					t.Fatalf("got %s, want an error containing %q", respText(resp), tt.want)
 				}
@@ -292,18 +292,18 @@ func TestBulkOverrideModalAndChanges(t *testing.T) {
 
 	t.Run("a damaged or stale confirmation is refused", func(t *testing.T) {
 		c := &apps.Call{Path: pathBulkConfirm, Expand: expandUser, State: map[string]any{"s": "../x", "f": "A", "t": "B", "a": 1, "b": 2, "o": [][]int{{1, 2}}}}
-		resp := e.callFrom(e.user, "/modal", c, map[string]any{forms.FieldButton: ocOption("confirm", forms.ButtonConfirm)})
+		resp := e.callFrom(e.user, "/modal", c, map[string]any{forms.FieldButton: option("confirm", forms.ButtonConfirm)})
 		if resp.Type != apps.CallResponseTypeError || !strings.Contains(resp.Text, "out of date") {
 			t.Fatalf("%s", respText(resp))
 		}
-		preview := e.cmd(e.user, "bulk-override", bulkValues(e, map[string]any{forms.FieldFrom: typed("Rita Responder"), forms.FieldEnd: "2026-11-23"}))
+		preview := e.command(e.user, "bulk-override", bulkValues(e, map[string]any{forms.FieldFrom: typed("Rita Responder"), forms.FieldEnd: "2026-11-23"}))
 		if preview.Type != apps.CallResponseTypeForm {
 			t.Fatalf("%s", respText(preview))
 		}
 		e.clock.Advance(24 * time.Hour) // the preview was left open past the range's end
 		defer e.clock.Advance(-24 * time.Hour)
 		e.pd.ResetRequests()
-		resp = e.submitForm(e.user, preview, map[string]any{forms.FieldButton: ocOption("confirm", forms.ButtonConfirm)})
+		resp = e.submitForm(e.user, preview, map[string]any{forms.FieldButton: option("confirm", forms.ButtonConfirm)})
 		if resp.Type != apps.CallResponseTypeError || !strings.Contains(resp.Text, "Nothing was changed") {
 			t.Fatalf("%s", respText(resp))
 		}

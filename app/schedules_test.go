@@ -32,14 +32,14 @@ func TestSchedulesList(t *testing.T) {
 	}{
 		{"all", nil, []string{"#### Schedules (133)", "**[Payments Primary](", "Europe/London", "**[Platform Primary](",
 			"Team 000 rotation", "Rotation of team 000", "Open one with `/pagerduty schedule NAME`"}, []string{"@channel", "](javascript:"}, 2},
-		{"mine", map[string]any{fieldScope: ocOption("mine", "mine")}, []string{"#### Your schedules: shifts in the next 48 hours (1)", "**[Platform Primary]("},
+		{"mine", map[string]any{fieldScope: option("mine", "mine")}, []string{"#### Your schedules: shifts in the next 48 hours (1)", "**[Platform Primary]("},
 			[]string{"Payments Primary", "Team 000"}, 2},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e.pd.ResetRequests()
 			m := e.mark(nil, e.user)
-			resp := e.cmd(e.user, "schedules", tt.values)
+			resp := e.command(e.user, "schedules", tt.values)
 			wantOK(t, "/pagerduty schedules", resp)
 			all := resp.Text + "\n" + joined(e.newDMs(m, e.user)) // a long list continues in DMs
 			mustContain(t, all, tt.want...)
@@ -61,7 +61,7 @@ func TestSchedulesList(t *testing.T) {
 		})
 	}
 	// The channel-header menu's Schedules entry answers the same list.
-	resp := e.callFrom(e.user, "/channel_header", call(pathMenuSubmit, expandUser), map[string]any{forms.MenuField: ocOption("Schedules", "schedules")})
+	resp := e.callFrom(e.user, "/channel_header", call(pathMenuSubmit, expandUser), map[string]any{forms.MenuField: option("Schedules", "schedules")})
 	wantOK(t, "menu: schedules", resp)
 	mustContain(t, resp.Text, "#### Schedules (133)")
 	// A scope the select does not offer (a hand-made call) gets a specific error.
@@ -73,8 +73,8 @@ func TestSchedulesList(t *testing.T) {
 
 func TestScheduleView(t *testing.T) {
 	e := newOnCallEnv(t)
-	for _, value := range []any{typed("Platform Primary"), typed("platform"), typed(e.seed.PlatformSchedule), ocOption("Platform Primary", "schedule:"+e.seed.PlatformSchedule)} {
-		resp := e.cmd(e.user, "schedule", map[string]any{forms.FieldSchedule: value})
+	for _, value := range []any{typed("Platform Primary"), typed("platform"), typed(e.seed.PlatformSchedule), option("Platform Primary", "schedule:"+e.seed.PlatformSchedule)} {
+		resp := e.command(e.user, "schedule", map[string]any{forms.FieldSchedule: value})
 		if resp.Type != apps.CallResponseTypeForm || resp.Form == nil {
 			t.Fatalf("/pagerduty schedule %v: %s", value, respText(resp))
 		}
@@ -99,7 +99,7 @@ func TestScheduleView(t *testing.T) {
 	}
 
 	t.Run("without a name it asks for one", func(t *testing.T) {
-		resp := e.cmd(e.user, "schedule", nil)
+		resp := e.command(e.user, "schedule", nil)
 		if resp.Type != apps.CallResponseTypeForm || resp.Form.Title != "Open a PagerDuty schedule" {
 			t.Fatalf("%s", respText(resp))
 		}
@@ -107,14 +107,14 @@ func TestScheduleView(t *testing.T) {
 		if len(opts) != 1 || opts[0].Label != "Payments Primary" || opts[0].Value != "schedule:"+e.seed.PaymentsSchedule {
 			t.Fatalf("schedule lookup: %+v", opts)
 		}
-		view := e.submitForm(e.user, resp, map[string]any{forms.FieldSchedule: ocOption(opts[0].Label, opts[0].Value)})
+		view := e.submitForm(e.user, resp, map[string]any{forms.FieldSchedule: option(opts[0].Label, opts[0].Value)})
 		if view.Type != apps.CallResponseTypeForm || !strings.Contains(view.Form.Header, "**On call now:** **Sam Second**") {
 			t.Fatalf("Payments view: %s", respText(view))
 		}
 	})
 
 	t.Run("unknown schedule", func(t *testing.T) {
-		resp := e.cmd(e.user, "schedule", map[string]any{forms.FieldSchedule: typed("Nonexistent")})
+		resp := e.command(e.user, "schedule", map[string]any{forms.FieldSchedule: typed("Nonexistent")})
 		if resp.Type != apps.CallResponseTypeError || !strings.Contains(resp.Text, "no PagerDuty schedule matches `Nonexistent`") {
 			t.Fatalf("%s", respText(resp))
 		}
@@ -122,7 +122,7 @@ func TestScheduleView(t *testing.T) {
 
 	t.Run("nobody on call: no page button", func(t *testing.T) {
 		empty := e.pd.AddSchedule(pdfake.Schedule{Name: "Empty", TimeZone: "Europe/Paris"})
-		resp := e.cmd(e.user, "schedule", map[string]any{forms.FieldSchedule: typed(empty)})
+		resp := e.command(e.user, "schedule", map[string]any{forms.FieldSchedule: typed(empty)})
 		if resp.Type != apps.CallResponseTypeForm {
 			t.Fatalf("%s", respText(resp))
 		}
@@ -135,8 +135,8 @@ func TestScheduleView(t *testing.T) {
 	})
 
 	t.Run("page button pages the current on-call through the incidents' page call", func(t *testing.T) {
-		view := e.cmd(e.user, "schedule", map[string]any{forms.FieldSchedule: typed("Platform Primary")})
-		page := e.submitForm(e.user, view, map[string]any{forms.FieldButton: ocOption("Page the on-call", forms.ButtonPage)})
+		view := e.command(e.user, "schedule", map[string]any{forms.FieldSchedule: typed("Platform Primary")})
+		page := e.submitForm(e.user, view, map[string]any{forms.FieldButton: option("Page the on-call", forms.ButtonPage)})
 		if page.Type != apps.CallResponseTypeForm || page.Form.Submit.Path != pathPage {
 			t.Fatalf("page button: %s", respText(page))
 		}
@@ -145,7 +145,7 @@ func TestScheduleView(t *testing.T) {
 		before := len(e.pd.Incidents())
 		resp := e.submitForm(e.user, page, map[string]any{
 			forms.FieldTarget:  target,
-			forms.FieldService: ocOption("API", "service:"+e.seed.APIService),
+			forms.FieldService: option("API", "service:"+e.seed.APIService),
 			forms.FieldMessage: "Checkout is down",
 		})
 		wantOK(t, "page", resp)
@@ -161,9 +161,9 @@ func TestScheduleView(t *testing.T) {
 	})
 
 	t.Run("override buttons open the forms with the schedule", func(t *testing.T) {
-		view := e.cmd(e.user, "schedule", map[string]any{forms.FieldSchedule: typed("Platform Primary")})
+		view := e.command(e.user, "schedule", map[string]any{forms.FieldSchedule: typed("Platform Primary")})
 		for button, path := range map[string]string{forms.ButtonOverride: pathOverride, forms.ButtonBulk: pathBulkOverride} {
-			resp := e.submitForm(e.user, view, map[string]any{forms.FieldButton: ocOption(button, button)})
+			resp := e.submitForm(e.user, view, map[string]any{forms.FieldButton: option(button, button)})
 			if resp.Type != apps.CallResponseTypeForm || resp.Form.Submit.Path != path {
 				t.Fatalf("%s button: %s", button, respText(resp))
 			}
@@ -176,7 +176,7 @@ func TestScheduleView(t *testing.T) {
 
 	t.Run("a forged schedule id in the state is refused", func(t *testing.T) {
 		c := &apps.Call{Path: pathScheduleAction, Expand: expandUser, State: map[string]any{"id": "../users", "name": "x"}}
-		resp := e.callFrom(e.user, "/modal", c, map[string]any{forms.FieldButton: ocOption("Override", forms.ButtonOverride)})
+		resp := e.callFrom(e.user, "/modal", c, map[string]any{forms.FieldButton: option("Override", forms.ButtonOverride)})
 		if resp.Type != apps.CallResponseTypeError {
 			t.Fatalf("%s", respText(resp))
 		}
@@ -238,6 +238,6 @@ func TestOnCallBindings(t *testing.T) {
 			t.Errorf("menu %v lacks %s", entries, want)
 		}
 	}
-	help := e.cmd(e.user, "help", nil)
+	help := e.command(e.user, "help", nil)
 	mustContain(t, help.Text, "`/pagerduty schedules [mine]`", "`/pagerduty bulk-override SCHEDULE --from USER --to USER --start DAY --end DAY`")
 }

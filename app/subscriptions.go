@@ -107,7 +107,7 @@ func channelName(ch *model.Channel) string {
 }
 
 func subLine(s subscription.Subscription) forms.SubscriptionLine {
-	return forms.SubscriptionLine{ID: s.ID, Markdown: s.Describe(), Plain: plainDescribe(s)}
+	return forms.SubscriptionLine{ID: s.ID, Markdown: s.Describe(), Plain: s.DescribePlain()}
 }
 
 func subLines(subs []subscription.Subscription) []forms.SubscriptionLine {
@@ -116,31 +116,6 @@ func subLines(subs []subscription.Subscription) []forms.SubscriptionLine {
 		out = append(out, subLine(s))
 	}
 	return out
-}
-
-// plainDescribe is Describe without markdown, for select options (shown as plain text).
-func plainDescribe(s subscription.Subscription) string {
-	var b strings.Builder
-	b.WriteString(s.ID)
-	b.WriteString(": ")
-	if len(s.Events) == 0 {
-		b.WriteString("all incident events")
-	} else {
-		b.WriteString(strings.Join(s.Events, ", "))
-	}
-	part := func(name string, vals []string) {
-		if len(vals) > 0 {
-			b.WriteString(" · " + name + " " + strings.Join(vals, ", "))
-		}
-	}
-	part("services", s.ServiceIDs)
-	part("teams", s.TeamIDs)
-	if s.Urgency != "" {
-		part("urgency", []string{s.Urgency})
-	}
-	part("priorities", s.Priorities)
-	part("schedules", s.ScheduleIDs)
-	return b.String()
 }
 
 // webhookReady reports whether PagerDuty webhooks are set up (else nothing gets posted).
@@ -249,43 +224,36 @@ func (a *App) catalog(c *Call, args []string) (subscription.Catalog, error) {
 	}
 	err := a.withPagerDuty(c, func(pd *pdclient.Client, _ pdauth.UserToken) error {
 		cat.Services, cat.Teams, cat.Priorities, cat.Schedules = nil, nil, nil, nil
-		if svc {
-			list, err := pd.ListServices(c.ctx, "")
+		// choices reads every object of one kind into dst when the arguments need that list.
+		choices := func(need bool, kind string, dst *[]subscription.Choice) error {
+			if !need {
+				return nil
+			}
+			all, err := searchKind(c.ctx, pd, kind, "", 0)
 			if err != nil {
 				return err
 			}
-			for _, s := range list {
-				cat.Services = append(cat.Services, subscription.Choice{ID: s.ID, Name: s.Name})
+			for _, r := range all {
+				*dst = append(*dst, subscription.Choice{ID: r.ID, Name: r.Name})
 			}
+			return nil
 		}
-		if team {
-			list, err := pd.ListTeams(c.ctx, "")
-			if err != nil {
-				return err
-			}
-			for _, t := range list {
-				cat.Teams = append(cat.Teams, subscription.Choice{ID: t.ID, Name: t.Name})
-			}
+		if err := choices(svc, kindService, &cat.Services); err != nil {
+			return err
+		}
+		if err := choices(team, kindTeam, &cat.Teams); err != nil {
+			return err
 		}
 		if prio {
-			list, err := pd.ListPriorities(c.ctx)
+			all, err := searchKind(c.ctx, pd, kindPriority, "", 0)
 			if err != nil && !pdclient.IsNotFound(err) { // priorities turned off: none is valid
 				return err
 			}
-			for _, p := range list {
+			for _, p := range all {
 				cat.Priorities = append(cat.Priorities, p.Name)
 			}
 		}
-		if sched {
-			list, err := pd.ListSchedules(c.ctx, "")
-			if err != nil {
-				return err
-			}
-			for _, s := range list {
-				cat.Schedules = append(cat.Schedules, subscription.Choice{ID: s.ID, Name: s.Name})
-			}
-		}
-		return nil
+		return choices(sched, kindSchedule, &cat.Schedules)
 	})
 	if err != nil {
 		return cat, &subResponseError{a.userError(c, "checking the filters against PagerDuty", err)}

@@ -1,15 +1,7 @@
 package app
 
 import (
-	"context"
-	"io"
-	"log/slog"
-	"net"
-	"net/http"
-	"net/http/httptest"
-	"os"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -26,84 +18,16 @@ import (
 
 // notifyEnv is env (env_test.go) built with the options the notifications need: a public URL
 // (the direct ingress, on the app's own loopback listener) or none (the Mattermost route), a
-// state directory, and an app that can be restarted in place (same listener, same Mattermost,
-// same PagerDuty, fresh process memory).
+// state directory, and the app configured. Its app can be restarted in place (same listener,
+// same Mattermost, same PagerDuty, fresh process memory).
 type notifyEnv struct {
 	*env
-	direct   bool
-	stateDir string
-	root     string
-	logger   *slog.Logger
-	handler  atomic.Value // http.Handler of the current app process
 }
 
 func newNotifyEnv(t *testing.T, direct bool) *notifyEnv {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	t.Cleanup(cancel)
-	clock := &testClock{now: time.Date(2026, 11, 23, 9, 30, 0, 0, time.UTC)}
-	pd := pdfake.New(t)
-	pd.SetClock(clock.Now)
-	seed := pd.Seed()
-	pd.RegisterOAuthClient(testClientID, testClientSecret)
-	pd.AddAPIKey(testAPIKey)
-
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ne := &notifyEnv{direct: direct, stateDir: t.TempDir(), root: "http://" + ln.Addr().String()}
-	ne.logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	if testing.Verbose() {
-		ne.logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	}
-	e := &env{t: t, ctx: ctx, pd: pd, seed: seed, clock: clock}
-	ne.env = e
-	e.app = ne.newApp()
-	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ne.handler.Load().(http.Handler).ServeHTTP(w, r)
-	}))
-	srv.Listener.Close()
-	srv.Listener = ln
-	srv.Start()
-	t.Cleanup(srv.Close)
-	e.srv = srv
-
-	e.mm = mmfake.New(t, mmfake.Options{AppRootURL: ne.root, JWTSecret: testJWTSecret})
-	e.admin = e.mm.Admin()
-	e.user = e.mm.AddUser("rita", mmfake.Email("rita@example.com"), mmfake.Timezone("Europe/Berlin"))
-	e.team = e.mm.AddTeam("ops")
-	e.mm.AddTeamMember(e.team.Id, e.admin.Id, true)
-	e.mm.AddTeamMember(e.team.Id, e.user.Id, false)
-	e.channel = e.mm.AddChannel(e.team.Id, "incidents", model.ChannelTypeOpen, e.admin.Id, e.user.Id)
-	if _, err := e.mm.InstallApp(ctx, nil); err != nil {
-		t.Fatalf("installing the app: %v", err)
-	}
-	e.configure()
-	return ne
+	return &notifyEnv{env: newEnvWith(t, envOptions{configure: true, stateDir: true, direct: direct})}
 }
-
-// newApp builds an app process with this env's options and makes it the one serving.
-func (ne *notifyEnv) newApp() *App {
-	ne.t.Helper()
-	o := Options{
-		RootURL: ne.root, JWTSecret: testJWTSecret, Manifest: readManifest(ne.t), Static: os.DirFS(".."),
-		Logger: ne.logger, Now: ne.clock.Now, StateDir: ne.stateDir,
-		PDSleep: func(ctx context.Context, d time.Duration) error { return ctx.Err() },
-	}
-	if ne.direct {
-		o.PublicURL = ne.root
-	}
-	a, err := New(o)
-	if err != nil {
-		ne.t.Fatal(err)
-	}
-	ne.handler.Store(a.Handler())
-	return a
-}
-
-// restart replaces the app process (all memory lost; KV and the state directory kept).
-func (ne *notifyEnv) restart() { ne.app = ne.newApp() }
 
 // admin runs /pagerduty webhook <action> as the sysadmin.
 func (ne *notifyEnv) webhookCmd(u *model.User, action string, more map[string]any) *apps.CallResponse {
@@ -224,5 +148,5 @@ func secretFree(t *testing.T, secret string, texts ...string) {
 	}
 }
 
-// selectOpt is a select value as the webapp sends it.
-func selectOpt(v string) map[string]any { return map[string]any{"label": v, "value": v} }
+// selectOpt is a select value as the webapp sends it, its label its value.
+func selectOpt(v string) map[string]any { return option(v, v) }

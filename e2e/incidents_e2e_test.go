@@ -3,12 +3,7 @@
 package e2e
 
 import (
-	"bytes"
-	"context"
-	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -27,11 +22,7 @@ import (
 func TestIncidents(t *testing.T) {
 	ctx := testCtx(t)
 	ensureConnected(t, ctx)
-	app, err := s.stack.GetApp(ctx, appID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	botID := app.BotUserID
+	botID := botUserID(t, ctx)
 	// The bot posts the cards, so it must be in the team and the channel (an admin adds it, as in
 	// production).
 	if err := addTeamMember(ctx, s.stack.TeamID, botID); err != nil {
@@ -172,25 +163,4 @@ func TestIncidents(t *testing.T) {
 			t.Fatalf("incident actions on the card: %v %+v", err, resp)
 		}
 	})
-}
-
-// addTeamMember is POST /api/v4/teams/{team}/members as the admin (the harness has no helper).
-func addTeamMember(ctx context.Context, teamID, userID string) error {
-	body, _ := json.Marshal(map[string]string{"team_id": teamID, "user_id": userID})
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.stack.URL+"/api/v4/teams/"+teamID+"/members", bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", "Bearer "+s.stack.AdminToken)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := s.stack.HTTP.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
-		b, _ := io.ReadAll(io.LimitReader(resp.Body, 2048))
-		return fmt.Errorf("POST /teams/%s/members: %d %s", teamID, resp.StatusCode, b)
-	}
-	return nil
 }

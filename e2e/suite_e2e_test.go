@@ -6,11 +6,15 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -176,6 +180,46 @@ func command(t *testing.T, ctx context.Context, token, cmd string) *apps.CallRes
 		t.Fatalf("%s: %v", cmd, err)
 	}
 	return resp
+}
+
+// botUserID is the installed app's bot user, read as the admin.
+func botUserID(t *testing.T, ctx context.Context) string {
+	t.Helper()
+	app, err := s.stack.GetApp(ctx, appID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return app.BotUserID
+}
+
+// adminJSON sends one JSON request to Mattermost's REST API as the stack's admin and decodes the
+// reply into out (nil: the reply is not read past its status).
+func adminJSON(ctx context.Context, method, path string, in, out any) error {
+	body, _ := json.Marshal(in)
+	req, err := http.NewRequestWithContext(ctx, method, s.stack.URL+path, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+s.stack.AdminToken)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := s.stack.HTTP.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("%s %s: %d %s", method, path, resp.StatusCode, b)
+	}
+	if out == nil {
+		return nil
+	}
+	return json.Unmarshal(b, out)
+}
+
+// addTeamMember is POST /api/v4/teams/{team}/members as the admin (the harness has no helper).
+func addTeamMember(ctx context.Context, teamID, userID string) error {
+	return adminJSON(ctx, http.MethodPost, "/api/v4/teams/"+teamID+"/members", map[string]string{"team_id": teamID, "user_id": userID}, nil)
 }
 
 // commandContext is the context the webapp sends with a modal opened by a command.

@@ -4,10 +4,7 @@ package e2e
 
 import (
 	"bytes"
-	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -29,11 +26,7 @@ import (
 func TestWebhooks(t *testing.T) {
 	ctx := testCtx(t)
 	ensureConfigured(t, ctx)
-	app, err := s.stack.GetApp(ctx, appID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	botID := app.BotUserID
+	botID := botUserID(t, ctx)
 	top := t
 
 	var subID string
@@ -250,25 +243,4 @@ func TestWebhooks(t *testing.T) {
 			t.Logf("e2e: app RSS after the webhook scenario: %d KiB", rss)
 		}
 	})
-}
-
-// adminJSON sends one JSON request to Mattermost's REST API as the stack's admin.
-func adminJSON(ctx context.Context, method, path string, in, out any) error {
-	body, _ := json.Marshal(in)
-	req, err := http.NewRequestWithContext(ctx, method, s.stack.URL+path, bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", "Bearer "+s.stack.AdminToken)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := s.stack.HTTP.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("%s %s: %d %s", method, path, resp.StatusCode, b)
-	}
-	return json.Unmarshal(b, out)
 }

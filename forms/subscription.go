@@ -19,9 +19,9 @@ const (
 	SubFieldUrgency  = "urgency"
 	SubFieldPriority = "priority"
 	SubFieldSchedule = "schedule" // oncall.change only: the schedules to report
-	SubFieldIDs      = "ids"    // /pagerduty unsubscribe ID|all
-	SubFieldAction   = "action" // the modal: add, remove or remove all
-	SubFieldRemove   = "remove" // the modal: subscriptions to remove
+	SubFieldIDs      = "ids"      // /pagerduty unsubscribe ID|all
+	SubFieldAction   = "action"   // the modal: add, remove or remove all
+	SubFieldRemove   = "remove"   // the modal: subscriptions to remove
 )
 
 // Actions of the channel notifications modal.

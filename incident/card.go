@@ -127,23 +127,23 @@ func RefLink(r Ref) string {
 }
 
 // RefList is up to MaxListed references joined by commas, then "and N more".
-func RefList(refs []Ref) string {
-	var b strings.Builder
-	for i, r := range refs {
-		if i == MaxListed {
-			fmt.Fprintf(&b, " and %d more", len(refs)-MaxListed)
-			break
-		}
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString(RefLink(r))
-	}
-	return b.String()
-}
+func RefList(refs []Ref) string { return joinRefs(refs, RefLink) }
 
 // RefNames is like RefList without links, for one-line messages.
-func RefNames(refs []Ref) string {
+func RefNames(refs []Ref) string { return joinRefs(refs, RefName) }
+
+// RefName is the reference's name without a link, escaped; the id stands in for a missing name.
+func RefName(r Ref) string {
+	name := r.Summary
+	if name == "" {
+		name = r.ID
+	}
+	return mdsafe.InlineMax(name, MaxNameRunes)
+}
+
+// joinRefs is up to MaxListed references, each written by one, joined by commas, then
+// "and N more".
+func joinRefs(refs []Ref, one func(Ref) string) string {
 	var b strings.Builder
 	for i, r := range refs {
 		if i == MaxListed {
@@ -153,11 +153,7 @@ func RefNames(refs []Ref) string {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		name := r.Summary
-		if name == "" {
-			name = r.ID
-		}
-		b.WriteString(mdsafe.InlineMax(name, MaxNameRunes))
+		b.WriteString(one(r))
 	}
 	return b.String()
 }

@@ -317,6 +317,32 @@ type outgoing struct {
 	keys              []uint64
 }
 
+// unsent picks the events one target wants that were not sent to it yet, with their ledger
+// keys (target is "c|<channel ID>" or "d|<Mattermost user ID>").
+func (l ledger) unsent(target string, events []*Event, wants func(*Event) bool) ([]*Event, []uint64) {
+	var out []*Event
+	var keys []uint64
+	for _, e := range events {
+		k := ledgerKey(target + "|" + e.Key())
+		if _, done := l[k]; !done && wants(e) {
+			out = append(out, e)
+			keys = append(keys, k)
+		}
+	}
+	return out, keys
+}
+
+// planMessages appends one outgoing like to per message, each with the ledger keys of its
+// events (keys are in the events' order, as the messages are).
+func planMessages(plan []outgoing, to outgoing, msgs []message, keys []uint64) []outgoing {
+	for _, msg := range msgs {
+		to.msg, to.keys = msg, keys[:len(msg.events)]
+		plan = append(plan, to)
+		keys = keys[len(msg.events):]
+	}
+	return plan
+}
+
 // deliver plans and sends the notifications for rep.Events, skipping those in sent and adding
 // what it delivers to sent. It returns the events that could not be delivered (or whose targets
 // could not be looked up) and the errors.
@@ -347,19 +373,8 @@ func (m *Monitor) deliver(ctx context.Context, rep *TickReport, now time.Time, s
 			subs = nil
 		}
 		for _, sub := range mergeSubscriptions(subs) {
-			var evs []*Event
-			var keys []uint64
-			for _, e := range forChannels {
-				k := ledgerKey("c|" + sub.ChannelID + "|" + e.Key())
-				if _, done := sent[k]; !done && sub.Matches(e.ScopeID) {
-					evs = append(evs, e)
-					keys = append(keys, k)
-				}
-			}
-			for _, msg := range channelMessages(evs, now) {
-				plan = append(plan, outgoing{channelID: sub.ChannelID, msg: msg, keys: keys[:len(msg.events)]})
-				keys = keys[len(msg.events):]
-			}
+			evs, keys := sent.unsent("c|"+sub.ChannelID, forChannels, func(e *Event) bool { return sub.Matches(e.ScopeID) })
+			plan = planMessages(plan, outgoing{channelID: sub.ChannelID}, channelMessages(evs, now), keys)
 		}
 	}
 
@@ -397,23 +412,12 @@ func (m *Monitor) deliver(ctx context.Context, rep *TickReport, now time.Time, s
 			}
 			prefs[mm.ID] = p
 		}
-		var want []*Event
-		var keys []uint64
-		for _, e := range evs {
-			k := ledgerKey("d|" + mm.ID + "|" + e.Key())
-			if _, done := sent[k]; !done && p.Wants(e.Kind) {
-				want = append(want, e)
-				keys = append(keys, k)
-			}
-		}
+		want, keys := sent.unsent("d|"+mm.ID, evs, func(e *Event) bool { return p.Wants(e.Kind) })
 		loc := mm.Location
 		if loc == nil {
 			loc = time.UTC
 		}
-		for _, msg := range dmMessages(want, now, loc) {
-			plan = append(plan, outgoing{userID: mm.ID, msg: msg, keys: keys[:len(msg.events)]})
-			keys = keys[len(msg.events):]
-		}
+		plan = planMessages(plan, outgoing{userID: mm.ID}, dmMessages(want, now, loc), keys)
 	}
 
 	for _, o := range plan {

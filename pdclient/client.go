@@ -188,6 +188,27 @@ func checkID(kind, id string) error {
 	return nil
 }
 
+// readyFor reports a configuration error as is, then an invalid id as op's failure: the checks
+// of a read of one object, before go-pagerduty puts the id in the path.
+func (c *Client) readyFor(ctx context.Context, op, kind, id string) error {
+	if err := c.ready(); err != nil {
+		return err
+	}
+	if err := checkID(kind, id); err != nil {
+		return fail(ctx, op, err)
+	}
+	return nil
+}
+
+// checkWrite checks what a write to an incident needs before any request: a valid incident id,
+// then the acting user's email (see checkFrom).
+func (c *Client) checkWrite(id, from string) error {
+	if err := checkID("incident", id); err != nil {
+		return err
+	}
+	return c.checkFrom(from)
+}
+
 // checkFrom enforces the From header PagerDuty requires on incident writes
 // made with an API key; with OAuth PagerDuty knows the user and ignores it.
 func (c *Client) checkFrom(from string) error {

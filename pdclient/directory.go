@@ -21,11 +21,8 @@ func (c *Client) CurrentUser(ctx context.Context) (*pagerduty.User, error) {
 // GetUser reads one user.
 func (c *Client) GetUser(ctx context.Context, id string) (*pagerduty.User, error) {
 	op := "getting PagerDuty user " + id
-	if err := c.ready(); err != nil {
+	if err := c.readyFor(ctx, op, "user", id); err != nil {
 		return nil, err
-	}
-	if err := checkID("user", id); err != nil {
-		return nil, fail(ctx, op, err)
 	}
 	u, err := c.pd.GetUserWithContext(ctx, id, pagerduty.GetUserOptions{})
 	return u, fail(ctx, op, err)
@@ -94,11 +91,8 @@ func (c *Client) ListEscalationPolicies(ctx context.Context, query string) ([]pa
 // GetEscalationPolicy reads one escalation policy with its rules.
 func (c *Client) GetEscalationPolicy(ctx context.Context, id string) (*pagerduty.EscalationPolicy, error) {
 	op := "getting PagerDuty escalation policy " + id
-	if err := c.ready(); err != nil {
+	if err := c.readyFor(ctx, op, "escalation policy", id); err != nil {
 		return nil, err
-	}
-	if err := checkID("escalation policy", id); err != nil {
-		return nil, fail(ctx, op, err)
 	}
 	p, err := c.pd.GetEscalationPolicyWithContext(ctx, id, &pagerduty.GetEscalationPolicyOptions{})
 	return p, fail(ctx, op, err)

@@ -57,11 +57,8 @@ func (c *Client) ListIncidents(ctx context.Context, q IncidentQuery) ([]pagerdut
 // GetIncident reads one incident.
 func (c *Client) GetIncident(ctx context.Context, id string) (*pagerduty.Incident, error) {
 	op := "getting PagerDuty incident " + id
-	if err := c.ready(); err != nil {
+	if err := c.readyFor(ctx, op, "incident", id); err != nil {
 		return nil, err
-	}
-	if err := checkID("incident", id); err != nil {
-		return nil, fail(ctx, op, err)
 	}
 	inc, err := c.pd.GetIncidentWithContext(ctx, id)
 	return inc, fail(ctx, op, err)
@@ -100,10 +97,7 @@ type incidentResponse struct {
 // go-pagerduty only has the bulk PUT /incidents and cannot set urgency.
 func (c *Client) ManageIncident(ctx context.Context, from, id string, u IncidentUpdate) (*pagerduty.Incident, error) {
 	op := "updating PagerDuty incident " + id
-	if err := checkID("incident", id); err != nil {
-		return nil, fail(ctx, op, err)
-	}
-	if err := c.checkFrom(from); err != nil {
+	if err := c.checkWrite(id, from); err != nil {
 		return nil, fail(ctx, op, err)
 	}
 	if u.EscalationLevel < 0 {
@@ -208,11 +202,8 @@ func (c *Client) CreateIncident(ctx context.Context, from string, n NewIncident)
 // ListNotes lists an incident's notes (one request; not paginated).
 func (c *Client) ListNotes(ctx context.Context, id string) ([]pagerduty.IncidentNote, error) {
 	op := "listing notes of PagerDuty incident " + id
-	if err := c.ready(); err != nil {
+	if err := c.readyFor(ctx, op, "incident", id); err != nil {
 		return nil, err
-	}
-	if err := checkID("incident", id); err != nil {
-		return nil, fail(ctx, op, err)
 	}
 	notes, err := c.pd.ListIncidentNotesWithContext(ctx, id)
 	return notes, fail(ctx, op, err)
@@ -222,10 +213,7 @@ func (c *Client) ListNotes(ctx context.Context, id string) ([]pagerduty.Incident
 // takes From from note.User.Summary and would send that user object too.
 func (c *Client) CreateNote(ctx context.Context, from, id, content string) (*pagerduty.IncidentNote, error) {
 	op := "adding a note to PagerDuty incident " + id
-	if err := checkID("incident", id); err != nil {
-		return nil, fail(ctx, op, err)
-	}
-	if err := c.checkFrom(from); err != nil {
+	if err := c.checkWrite(id, from); err != nil {
 		return nil, fail(ctx, op, err)
 	}
 	if content == "" {
@@ -245,11 +233,8 @@ func (c *Client) CreateNote(ctx context.Context, from, id, content string) (*pag
 // PagerDuty's order, across pages (limit ≤ 0: all of them).
 func (c *Client) ListLogEntries(ctx context.Context, id string, limit int) ([]pagerduty.LogEntry, error) {
 	op := "listing log entries of PagerDuty incident " + id
-	if err := c.ready(); err != nil {
+	if err := c.readyFor(ctx, op, "incident", id); err != nil {
 		return nil, err
-	}
-	if err := checkID("incident", id); err != nil {
-		return nil, fail(ctx, op, err)
 	}
 	all, err := paginate(ctx, limit, func(ctx context.Context, offset, limit int) ([]pagerduty.LogEntry, bool, error) {
 		r, err := c.pd.ListIncidentLogEntriesWithContext(ctx, id, pagerduty.ListIncidentLogEntriesOptions{Limit: uint(limit), Offset: uint(offset)})
@@ -265,10 +250,7 @@ func (c *Client) ListLogEntries(ctx context.Context, id string, limit int) ([]pa
 // sends no From header, which API-key writes need.
 func (c *Client) Snooze(ctx context.Context, from, id string, d time.Duration) (*pagerduty.Incident, error) {
 	op := "snoozing PagerDuty incident " + id
-	if err := checkID("incident", id); err != nil {
-		return nil, fail(ctx, op, err)
-	}
-	if err := c.checkFrom(from); err != nil {
+	if err := c.checkWrite(id, from); err != nil {
 		return nil, fail(ctx, op, err)
 	}
 	secs := int64(d / time.Second)
@@ -295,10 +277,7 @@ func (c *Client) CreateResponderRequest(ctx context.Context, from, id, requester
 	if err := c.ready(); err != nil {
 		return nil, err
 	}
-	if err := checkID("incident", id); err != nil {
-		return nil, fail(ctx, op, err)
-	}
-	if err := c.checkFrom(from); err != nil {
+	if err := c.checkWrite(id, from); err != nil {
 		return nil, fail(ctx, op, err)
 	}
 	if requesterID == "" || message == "" || len(targets) == 0 {
@@ -329,10 +308,7 @@ func (c *Client) CreateStatusUpdate(ctx context.Context, from, id, message strin
 	if err := c.ready(); err != nil {
 		return nil, err
 	}
-	if err := checkID("incident", id); err != nil {
-		return nil, fail(ctx, op, err)
-	}
-	if err := c.checkFrom(from); err != nil {
+	if err := c.checkWrite(id, from); err != nil {
 		return nil, fail(ctx, op, err)
 	}
 	if message == "" {

@@ -71,11 +71,8 @@ func (c *Client) OnCallsPage(ctx context.Context, q OnCallQuery, offset, limit i
 // the bulk override to clip shifts itself.
 func (c *Client) GetScheduleOverflow(ctx context.Context, id string, since, until time.Time, tz string) (*pagerduty.Schedule, error) {
 	op := "getting PagerDuty schedule " + id
-	if err := c.ready(); err != nil {
+	if err := c.readyFor(ctx, op, "schedule", id); err != nil {
 		return nil, err
-	}
-	if err := checkID("schedule", id); err != nil {
-		return nil, fail(ctx, op, err)
 	}
 	q := url.Values{"overflow": {"true"}}
 	if s := pdTime(since); s != "" {

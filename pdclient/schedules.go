@@ -61,11 +61,8 @@ func (c *Client) ListSchedules(ctx context.Context, query string) ([]pagerduty.S
 // rendered between since and until in time zone tz ("" for the schedule's).
 func (c *Client) GetSchedule(ctx context.Context, id string, since, until time.Time, tz string) (*pagerduty.Schedule, error) {
 	op := "getting PagerDuty schedule " + id
-	if err := c.ready(); err != nil {
+	if err := c.readyFor(ctx, op, "schedule", id); err != nil {
 		return nil, err
-	}
-	if err := checkID("schedule", id); err != nil {
-		return nil, fail(ctx, op, err)
 	}
 	s, err := c.pd.GetScheduleWithContext(ctx, id, pagerduty.GetScheduleOptions{
 		TimeZone: tz, Since: pdTime(since), Until: pdTime(until),
@@ -77,11 +74,8 @@ func (c *Client) GetSchedule(ctx context.Context, id string, since, until time.T
 // until (one request; the endpoint is not paginated).
 func (c *Client) ListScheduleUsers(ctx context.Context, id string, since, until time.Time) ([]pagerduty.User, error) {
 	op := "listing users of PagerDuty schedule " + id
-	if err := c.ready(); err != nil {
+	if err := c.readyFor(ctx, op, "schedule", id); err != nil {
 		return nil, err
-	}
-	if err := checkID("schedule", id); err != nil {
-		return nil, fail(ctx, op, err)
 	}
 	u, err := c.pd.ListOnCallUsersWithContext(ctx, id, pagerduty.ListOnCallUsersOptions{Since: pdTime(since), Until: pdTime(until)})
 	return u, fail(ctx, op, err)
@@ -171,11 +165,8 @@ func (c *Client) CreateOverrides(ctx context.Context, scheduleID string, overrid
 // request; the endpoint is not paginated).
 func (c *Client) ListOverrides(ctx context.Context, scheduleID string, since, until time.Time) ([]pagerduty.Override, error) {
 	op := "listing overrides of PagerDuty schedule " + scheduleID
-	if err := c.ready(); err != nil {
+	if err := c.readyFor(ctx, op, "schedule", scheduleID); err != nil {
 		return nil, err
-	}
-	if err := checkID("schedule", scheduleID); err != nil {
-		return nil, fail(ctx, op, err)
 	}
 	r, err := c.pd.ListOverridesWithContext(ctx, scheduleID, pagerduty.ListOverridesOptions{Since: pdTime(since), Until: pdTime(until)})
 	if err != nil {

@@ -118,21 +118,30 @@ func sameSet(a, b []string) bool {
 // incident.resolved · services PX1 · urgency high". Values are escaped (they were validated
 // against PagerDuty's lists, but the ids still come from outside).
 func (s Subscription) Describe() string {
+	return "`" + strings.ReplaceAll(s.ID, "`", "") + "` " + s.filters(mdsafe.Inline)
+}
+
+// DescribePlain is Describe without markdown, for select options (shown as plain text):
+// "k3x9qa: incident.triggered, incident.resolved · services PX1 · urgency high".
+func (s Subscription) DescribePlain() string {
+	return s.ID + ": " + s.filters(func(v string) string { return v })
+}
+
+// filters is the events and filters part of the descriptions, each list of values passed
+// through value.
+func (s Subscription) filters(value func(string) string) string {
 	var b strings.Builder
-	b.WriteString("`")
-	b.WriteString(strings.ReplaceAll(s.ID, "`", ""))
-	b.WriteString("` ")
 	if len(s.Events) == 0 {
 		b.WriteString("all incident events")
 	} else {
-		b.WriteString(mdsafe.Inline(strings.Join(s.Events, ", ")))
+		b.WriteString(value(strings.Join(s.Events, ", ")))
 	}
 	part := func(name string, vals []string) {
 		if len(vals) > 0 {
 			b.WriteString(" · ")
 			b.WriteString(name)
 			b.WriteString(" ")
-			b.WriteString(mdsafe.Inline(strings.Join(vals, ", ")))
+			b.WriteString(value(strings.Join(vals, ", ")))
 		}
 	}
 	part("services", s.ServiceIDs)

@@ -169,4 +169,11 @@ func TestDescribe(t *testing.T) {
 	if got := (Subscription{ID: "x"}).Describe(); got != "`x` all incident events" {
 		t.Fatalf("Describe(empty) = %q", got)
 	}
+	s.ScheduleIDs = []string{"PSCH1"}
+	if got, want := s.DescribePlain(), "abc234: incident.triggered · services PSVC1 · urgency high · schedules PSCH1"; got != want {
+		t.Fatalf("DescribePlain = %q, want %q", got, want)
+	}
+	if got := (Subscription{ID: "x"}).DescribePlain(); got != "x: all incident events" {
+		t.Fatalf("DescribePlain(empty) = %q", got)
+	}
 }
