@@ -2,11 +2,13 @@ package app
 
 import (
 	"context"
+	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -198,4 +200,23 @@ func fieldErrors(summary string, fe map[string]string) apps.CallResponse {
 
 func (a *App) logError(c *Call, what string, err error) {
 	a.log.LogAttrs(c.ctx, slog.LevelError, what, slog.String("path", c.Path), slog.String("acting_user_id", c.actingUserID()), slog.String("error", err.Error()))
+}
+
+// fromWebhookRoute runs h only for calls the plugin made for its remote-webhook route, which
+// carry this installation's ?secret= in values.rawQuery. The plugin forbids users to call only
+// the manifest's exact /webhook path, so any user could otherwise reach /webhook/{name} through
+// /call, with a bot context, and post forged incident cards or fire monitor ticks.
+func (a *App) fromWebhookRoute(h handler) handler {
+	return func(c *Call) apps.CallResponse {
+		raw, _ := c.Values["rawQuery"].(string)
+		q, _ := url.ParseQuery(raw)
+		got := q.Get("secret")
+		in, found, err := c.settings().Installation(c.ctx)
+		if err != nil || !found || in.WebhookSecret == "" || got == "" ||
+			subtle.ConstantTimeCompare([]byte(got), []byte(in.WebhookSecret)) != 1 {
+			a.log.Warn("refused a webhook call without this installation's webhook secret", "path", c.Path)
+			return errorText("Not a webhook call.")
+		}
+		return h(c)
+	}
 }

@@ -78,7 +78,11 @@ func (a *App) tick(c *Call) apps.CallResponse {
 			}
 		}
 		a.log.LogAttrs(ctx, slog.LevelWarn, "on-call monitor tick failed", append(attrs, slog.String("error", err.Error()))...)
-		return errorText("on-call monitor: " + err.Error())
+		// The reply goes back to the caller only; details stay in the log.
+		if errors.Is(err, monitor.ErrPartialDelivery) {
+			return errorText("on-call monitor: some notifications were not delivered and will be retried next tick; the app log says why.")
+		}
+		return errorText("on-call monitor: the tick failed before sending anything (the last snapshot is kept); the app log says why.")
 	case rep.Skipped != "":
 		a.log.LogAttrs(ctx, slog.LevelDebug, "on-call monitor tick skipped", slog.String("reason", rep.Skipped))
 		return text("on-call monitor: skipped: " + rep.Skipped)

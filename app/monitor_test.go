@@ -205,7 +205,7 @@ func TestOnCallMonitorPagerDutyFault(t *testing.T) {
 		m := e.mark([]string{e.channel.Id}, e.user)
 		resp := e.tick()
 		e.pd.ClearFaults()
-		if resp.Type != apps.CallResponseTypeError || !strings.Contains(resp.Text, "snapshot kept") {
+		if resp.Type != apps.CallResponseTypeError || !strings.Contains(resp.Text, "the last snapshot is kept") {
 			t.Errorf("tick during a %d: %s", status, respText(resp))
 		}
 		if p := e.newPosts(m, e.channel.Id); len(p) > 0 {

@@ -182,7 +182,7 @@ func (a *App) Handler() http.Handler {
 	}
 	for name, h := range a.webhookHandlers() {
 		p := pathWebhook + "/" + name
-		r.Handle(p, a.serveCall(p, h)).Methods(http.MethodPost)
+		r.Handle(p, a.serveCall(p, a.fromWebhookRoute(h))).Methods(http.MethodPost)
 	}
 	// From PagerDuty, not the plugin: signature-checked instead of JWT-checked.
 	r.HandleFunc(pathIngress, a.serveIngress).Methods(http.MethodPost)
