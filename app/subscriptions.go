@@ -264,6 +264,12 @@ func (a *App) catalog(c *Call, args []string) (subscription.Catalog, error) {
 // addSubscription validates args, makes sure the bot can post in the channel, and stores the
 // subscription. Nothing is stored unless every step before succeeded.
 func (a *App) addSubscription(c *Call, sc subChannel, args []string) (subscription.Subscription, error) {
+	// A narrow subscription must be checked before any PagerDuty request when it cannot pass.
+	if pre, err := subscription.ParseArgs(args, subscription.Catalog{EventTypes: webhook.EventTypes}); err == nil {
+		if err := scopeOf(pre, c.isSysadmin()); err != nil {
+			return pre, err
+		}
+	}
 	cat, err := a.catalog(c, args)
 	if err != nil {
 		return subscription.Subscription{}, err
@@ -274,6 +280,9 @@ func (a *App) addSubscription(c *Call, sc subChannel, args []string) (subscripti
 		return sub, &subInputError{field: argField(argErr.Field), msg: argErr.Error()}
 	}
 	if err != nil {
+		return sub, err
+	}
+	if err := scopeOf(sub, c.isSysadmin()); err != nil {
 		return sub, err
 	}
 	sub.ChannelID, sub.CreatedBy, sub.CreatedAt = sc.ch.Id, c.actingUserID(), a.now().UTC()
@@ -500,4 +509,36 @@ func onCallOnly(sub subscription.Subscription) bool {
 		}
 	}
 	return true
+}
+
+// scopeOf keeps channel subscriptions within what PagerDuty lets the subscriber see. Any channel
+// creator is that channel's admin, so without this anyone could copy every incident of the
+// account into a channel of their own. Services, teams and schedules given as filters were
+// checked against lists read with the subscriber's own PagerDuty token (so PagerDuty's
+// visibility applies, and the subscriber must be connected); only system admins may subscribe
+// a channel to the whole account.
+func scopeOf(sub subscription.Subscription, sysadmin bool) error {
+	if sysadmin {
+		return nil
+	}
+	incidents, oncall := false, false
+	for _, e := range sub.Events {
+		if e == subscription.EventOnCallChange {
+			oncall = true
+		} else {
+			incidents = true
+		}
+	}
+	if len(sub.Events) == 0 {
+		incidents = true // no event types: every incident event
+	}
+	if incidents && len(sub.ServiceIDs) == 0 && len(sub.TeamIDs) == 0 {
+		return &subInputError{field: forms.SubFieldService, msg: "name the services (--service ID) or teams (--team ID) to follow: " +
+			"they must be ones your PagerDuty account can see. Only system admins can subscribe a channel to every incident of the account"}
+	}
+	if oncall && len(sub.ScheduleIDs) == 0 {
+		return &subInputError{field: forms.SubFieldSchedule, msg: "name the schedules (--schedule ID) whose on-call changes to follow: " +
+			"they must be ones your PagerDuty account can see. Only system admins can subscribe a channel to every schedule of the account"}
+	}
+	return nil
 }

@@ -36,6 +36,11 @@ func TestSubscribePermissions(t *testing.T) {
 	e.mm.AddTeamMember(e.team.Id, outsider.Id, false) // not in the channel
 	sysadminOutside := e.mm.AddUser("root2", mmfake.Sysadmin())
 	e.mm.AddTeamMember(e.team.Id, sysadminOutside.Id, false)
+	// Non-sysadmins narrow subscriptions to services their PagerDuty account can see, read with
+	// their own token: they must be connected.
+	e.connect(chAdmin, e.seed.Secondary)
+	e.connect(teamAdmin, e.seed.Owner)
+	e.connect(sysadminOutside, e.seed.Admin)
 
 	tests := []struct {
 		name       string
@@ -57,7 +62,7 @@ func TestSubscribePermissions(t *testing.T) {
 			// The extra word is an unknown event type for those allowed: permission is checked first.
 			if tc.canChange {
 				mustContain(t, resp.Text, `unknown event type "`+tc.user.Username+`"`)
-				resp = e.subscribe(tc.user, map[string]any{forms.SubFieldEvents: "resolved", forms.SubFieldUrgency: selectOpt("low")})
+				resp = e.subscribe(tc.user, map[string]any{forms.SubFieldEvents: "resolved", forms.SubFieldUrgency: selectOpt("low"), forms.SubFieldService: e.seed.APIService})
 				if resp.Type != apps.CallResponseTypeOK {
 					t.Fatalf("subscribe: %s", respText(resp))
 				}
@@ -413,6 +418,57 @@ func TestSubscribeOnCallChangesBySchedule(t *testing.T) {
 				if s := after[len(after)-1]; len(s.ScheduleIDs) != 1 || s.ScheduleIDs[0] != e.seed.PlatformSchedule {
 					t.Fatalf("schedule filter = %v", s.ScheduleIDs)
 				}
+			}
+		})
+	}
+}
+
+func TestSubscriptionScopeFollowsPagerDutyVisibility(t *testing.T) {
+	e := newNotifyEnv(t, true)
+	chAdmin := e.mm.AddUser("chadmin")
+	e.mm.AddTeamMember(e.team.Id, chAdmin.Id, false)
+	e.mm.AddChannelMember(e.channel.Id, chAdmin.Id, true)
+	unconnected := e.mm.AddUser("unconnected")
+	e.mm.AddTeamMember(e.team.Id, unconnected.Id, false)
+	e.mm.AddChannelMember(e.channel.Id, unconnected.Id, true)
+	e.connect(chAdmin, e.seed.Secondary)
+	e.connect(e.admin, e.seed.Admin)
+	tests := []struct {
+		name     string
+		user     *model.User
+		values   map[string]any
+		want     string
+		stored   bool
+		noPDCall bool
+	}{
+		{name: "channel admin, every incident", user: chAdmin, values: nil,
+			want: "Only system admins can subscribe a channel to every incident", noPDCall: true},
+		{name: "channel admin, only an urgency", user: chAdmin, values: map[string]any{forms.SubFieldUrgency: selectOpt("high")},
+			want: "name the services (--service ID) or teams (--team ID)", noPDCall: true},
+		{name: "channel admin, on-call changes of every schedule", user: chAdmin, values: map[string]any{forms.SubFieldEvents: "oncall.change"},
+			want: "name the schedules (--schedule ID)", noPDCall: true},
+		{name: "channel admin, a service", user: chAdmin, values: map[string]any{forms.SubFieldService: e.seed.APIService},
+			want: "is now subscribed", stored: true},
+		{name: "channel admin, a team", user: chAdmin, values: map[string]any{forms.SubFieldEvents: "triggered", forms.SubFieldTeam: e.seed.PlatformTeam},
+			want: "is now subscribed", stored: true},
+		{name: "channel admin, a schedule", user: chAdmin, values: map[string]any{forms.SubFieldEvents: "oncall.change", forms.SubFieldSchedule: e.seed.PlatformSchedule},
+			want: "is now subscribed", stored: true},
+		{name: "channel admin without a PagerDuty account", user: unconnected, values: map[string]any{forms.SubFieldService: e.seed.APIService},
+			want: "/pagerduty connect"},
+		{name: "system admin, the whole account", user: e.admin, values: map[string]any{forms.SubFieldEvents: "resolved"},
+			want: "is now subscribed", stored: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := len(e.subsOf(e.channel.Id))
+			e.pd.ResetRequests()
+			resp := e.subscribe(tt.user, tt.values)
+			mustContain(t, resp.Text, tt.want)
+			if got := len(e.subsOf(e.channel.Id)) - before; (got == 1) != tt.stored {
+				t.Fatalf("stored %d subscriptions, want stored=%v: %s", got, tt.stored, respText(resp))
+			}
+			if tt.noPDCall && len(e.pd.Requests()) != 0 {
+				t.Fatalf("a subscription refused for its scope made %d PagerDuty requests", len(e.pd.Requests()))
 			}
 		})
 	}
