@@ -99,6 +99,13 @@ func (a *App) postIncidentCard(ctx context.Context, bot *mmclient.Client, channe
 	}
 	ref := subscription.PostRef{ChannelID: channelID, PostID: created.Id, LastOccurredAt: a.cardTime(inc)}
 	if err := a.postRefs(bot).Record(ctx, inc.ID, ref); err != nil {
+		if errors.Is(err, subscription.ErrCardExists) {
+			// Another card won the race for this channel: a second one would never be updated,
+			// while its buttons still worked on stale text. Take ours back.
+			if derr := bot.DeletePost(ctx, created.Id); derr != nil {
+				err = errors.Join(err, fmt.Errorf("deleting the duplicate card %s: %w", created.Id, derr))
+			}
+		}
 		return created, fmt.Errorf("recording the card of incident %s: %w", inc.ID, err)
 	}
 	return created, nil

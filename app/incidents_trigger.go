@@ -210,7 +210,16 @@ func (a *App) postCardHere(c *Call, inc incident.Incident) string {
 	if channelID == "" {
 		return ""
 	}
-	if _, err := a.postIncidentCard(c.ctx, c.bot(), channelID, inc); err != nil {
+	// Under the router's per-incident lock: the incident.triggered webhook may be posting this
+	// incident's card in this channel right now.
+	var err error
+	a.wh.router.Exclusive(inc.ID, func() {
+		if _, found, lerr := a.postRefs(c.bot()).Lookup(c.ctx, inc.ID, channelID); lerr == nil && found {
+			return // a webhook already posted the card here
+		}
+		_, err = a.postIncidentCard(c.ctx, c.bot(), channelID, inc)
+	})
+	if err != nil {
 		if errors.Is(err, subscription.ErrCardExists) {
 			return ""
 		}

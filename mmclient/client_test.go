@@ -214,6 +214,7 @@ func TestRESTRoutes(t *testing.T) {
 			_, err := c.GetUserByEmail(ctx, "a+b@x.io")
 			return err
 		}},
+		{"DeletePost", "DELETE", "/api/v4/posts/p1", "", func(c *Client) error { return c.DeletePost(ctx, "p1") }},
 		{"GetUserByUsername", "GET", "/api/v4/users/username/alice", "", func(c *Client) error {
 			_, err := c.GetUserByUsername(ctx, "alice")
 			return err

@@ -177,3 +177,10 @@ func (c *Client) AddTeamMember(ctx context.Context, teamID, userID string) (*mod
 	}
 	return &out, nil
 }
+
+// DeletePost deletes a post (DELETE /api/v4/posts/{id}) as the token's user: the bot deletes its
+// own posts, for instance a duplicate card it just created.
+func (c *Client) DeletePost(ctx context.Context, id string) error {
+	_, err := c.do(ctx, "DeletePost "+id, http.MethodDelete, c.apiURL("/posts/"+url.PathEscape(id)), nil, nil, nil)
+	return err
+}

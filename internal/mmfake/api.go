@@ -82,6 +82,7 @@ func (s *Server) mountAPI(r *mux.Router) {
 	r.HandleFunc("/posts", h(s.apiCreatePost)).Methods(http.MethodPost)
 	r.HandleFunc("/posts/{id}", h(s.apiUpdatePost)).Methods(http.MethodPut)
 	r.HandleFunc("/posts/{id}", h(s.apiGetPost)).Methods(http.MethodGet)
+	r.HandleFunc("/posts/{id}", h(s.apiDeletePost)).Methods(http.MethodDelete)
 	r.HandleFunc("/channels/direct", h(s.apiCreateDirect)).Methods(http.MethodPost)
 	r.HandleFunc("/channels/{id}", h(s.apiGetChannel)).Methods(http.MethodGet)
 	r.HandleFunc("/channels/{id}/members/{user}", h(s.apiGetChannelMember)).Methods(http.MethodGet)
@@ -291,6 +292,24 @@ func (s *Server) apiUpdatePost(viewer *model.User, _ http.ResponseWriter, r *htt
 	s.posts[id] = np
 	s.postEvents = append(s.postEvents, PostEvent{Kind: "update", ActorID: viewer.Id, Post: np.Clone()})
 	return np.Clone(), http.StatusOK, nil
+}
+
+// apiDeletePost soft-deletes as the server does: the author or a sysadmin (delete_post /
+// delete_others_posts); the post leaves channel listings.
+func (s *Server) apiDeletePost(viewer *model.User, _ http.ResponseWriter, r *http.Request) (any, int, *apiErr) {
+	id := mux.Vars(r)["id"]
+	old := s.posts[id]
+	if old == nil || old.DeleteAt != 0 || !(isSysadmin(viewer) || s.isChannelMemberLocked(old.ChannelId, viewer.Id)) {
+		return nil, 0, errForbidden()
+	}
+	if old.UserId != viewer.Id && !isSysadmin(viewer) {
+		return nil, 0, errForbidden()
+	}
+	np := old.Clone()
+	np.DeleteAt = s.millis()
+	s.posts[id] = np
+	s.postEvents = append(s.postEvents, PostEvent{Kind: "delete", ActorID: viewer.Id, Post: np.Clone()})
+	return map[string]string{"status": "OK"}, http.StatusOK, nil
 }
 
 func (s *Server) apiGetPost(viewer *model.User, _ http.ResponseWriter, r *http.Request) (any, int, *apiErr) {

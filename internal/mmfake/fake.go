@@ -429,7 +429,7 @@ func (s *Server) Posts(channelID string) []*model.Post {
 	defer s.mu.Unlock()
 	var out []*model.Post
 	for _, id := range s.postOrder {
-		if p := s.posts[id]; p.ChannelId == channelID {
+		if p := s.posts[id]; p.ChannelId == channelID && p.DeleteAt == 0 {
 			out = append(out, p.Clone())
 		}
 	}
