@@ -78,8 +78,13 @@ func (a *App) oauth2Complete(c *Call) apps.CallResponse {
 		return errorText(settings.ErrNotConfigured.Error())
 	}
 	verifier, err := pdauth.FinishConnect(c.ctx, c.botKV(), state, c.actingUserID(), a.now())
-	if err != nil {
-		return errorText(err.Error())
+	var ce pdauth.ConnectError
+	switch {
+	case errors.As(err, &ce):
+		return errorText(ce.Error())
+	case err != nil:
+		a.logError(c, "finishing a connect", err)
+		return errorText("Could not finish connecting to PagerDuty; please run /pagerduty connect again.")
 	}
 	ctx := context.WithValue(c.ctx, oauth2.HTTPClient, a.hc)
 	tok, err := pdclient.Exchange(ctx, pdauth.OAuthConfig(cfg, c.redirectURL()), code, verifier)
@@ -96,12 +101,20 @@ func (a *App) oauth2Complete(c *Call) apps.CallResponse {
 		AccessToken: tok.AccessToken, RefreshToken: tok.RefreshToken, Expiry: tok.Expiry,
 		PDUserID: me.ID, Email: me.Email, Name: me.Name, TimeZone: me.Timezone, HTMLURL: me.HTMLURL, ConnectedAt: a.now(),
 	}
+	var previous pdauth.UserToken
+	if _, err := c.asUser().GetOAuth2User(c.ctx, &previous); err != nil {
+		a.logError(c, "reading the previous PagerDuty connection", err)
+	}
 	if err := c.asUser().StoreOAuth2User(c.ctx, ut); err != nil {
 		a.logError(c, "storing the user token", err)
 		return errorText("Could not store your PagerDuty token in Mattermost; please run /pagerduty connect again.")
 	}
 	if err := c.botKV().Set(c.ctx, prefixUserByPD, me.ID, userLink{MattermostUserID: c.actingUserID(), Email: me.Email}); err != nil {
 		a.logError(c, "indexing the connected user", err)
+	}
+	if previous.PDUserID != "" && previous.PDUserID != me.ID {
+		// Reconnected as another PagerDuty user: the old account's shifts are no longer theirs.
+		a.unlinkPagerDutyUser(c, previous.PDUserID)
 	}
 	a.dm(c, c.actingUserID(), fmt.Sprintf("You are connected to PagerDuty as %s.", mdsafe.Link(me.Name, me.HTMLURL)))
 	return text("Connected.")
@@ -116,12 +129,7 @@ func (a *App) disconnect(c *Call) apps.CallResponse {
 		a.logError(c, "clearing the user token", err)
 		return errorText("Could not remove your PagerDuty token from Mattermost; please try again.")
 	}
-	var link userLink
-	if found, err := c.botKV().Get(c.ctx, prefixUserByPD, t.PDUserID, &link); err == nil && found && link.MattermostUserID == c.actingUserID() {
-		if err := c.botKV().Delete(c.ctx, prefixUserByPD, t.PDUserID); err != nil {
-			a.logError(c, "removing the user index", err)
-		}
-	}
+	a.unlinkPagerDutyUser(c, t.PDUserID)
 	resp := text(fmt.Sprintf("Disconnected from PagerDuty (%s). Your token was removed from Mattermost.", mdsafe.Inline(t.Name)))
 	resp.RefreshBindings = true
 	return resp
@@ -181,5 +189,18 @@ func (a *App) dm(c *Call, userID, message string) {
 	}
 	if _, err := c.bot().DM(c.ctx, c.CallRequest.Context.BotUserID, userID, &model.Post{Message: message}); err != nil {
 		a.logError(c, "sending a direct message", err)
+	}
+}
+
+// unlinkPagerDutyUser removes the PagerDuty → Mattermost index entry of pdUserID when it still
+// points at the acting user (another Mattermost user may have connected that account since).
+func (a *App) unlinkPagerDutyUser(c *Call, pdUserID string) {
+	var link userLink
+	found, err := c.botKV().Get(c.ctx, prefixUserByPD, pdUserID, &link)
+	if err != nil || !found || link.MattermostUserID != c.actingUserID() {
+		return
+	}
+	if err := c.botKV().Delete(c.ctx, prefixUserByPD, pdUserID); err != nil {
+		a.logError(c, "removing the user index", err)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/mattermost/mattermost-plugin-apps/apps"
 	"github.com/mattermost/mattermost-server/v6/model"
 
+	"github.com/mattermost/mattermost-app-pagerduty/internal/mmfake"
 	"github.com/mattermost/mattermost-app-pagerduty/internal/pdfake"
 	"github.com/mattermost/mattermost-app-pagerduty/settings"
 )
@@ -487,4 +488,47 @@ func contains(ss []string, s string) bool {
 		}
 	}
 	return false
+}
+
+func TestReconnectingAsAnotherPagerDutyUserMovesTheIndex(t *testing.T) {
+	e := newEnv(t)
+	e.configure()
+	bot := e.mm.Bot().Id
+	e.connect(e.user, e.seed.Responder)
+	if _, ok := e.mm.KVGet(bot, prefixUserByPD, e.seed.Responder); !ok {
+		t.Fatal("connect did not index the PagerDuty user")
+	}
+	// Connecting again without disconnecting, as another PagerDuty user.
+	e.connect(e.user, e.seed.Secondary)
+	if _, ok := e.mm.KVGet(bot, prefixUserByPD, e.seed.Responder); ok {
+		t.Fatal("the previous PagerDuty user still maps to this Mattermost user: DMs about their shifts would follow")
+	}
+	raw, ok := e.mm.KVGet(bot, prefixUserByPD, e.seed.Secondary)
+	if !ok || !strings.Contains(string(raw), e.user.Id) {
+		t.Fatalf("the new PagerDuty user is not indexed to this user: %s", raw)
+	}
+}
+
+func TestConnectCompletionHidesInternalErrors(t *testing.T) {
+	e := newEnv(t)
+	e.configure()
+	authURL, err := e.mm.OAuth2Connect(e.ctx, e.user)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.pd.SetAuthorizingUser(e.seed.Responder)
+	q := e.authorize(authURL)
+	e.mm.SetKVFault(func(op mmfake.KVOp) *mmfake.Fault {
+		if op.Prefix == "v" && op.Op == "get" {
+			return &mmfake.Fault{Status: http.StatusInternalServerError, Body: `{"message":"pq: connection refused at 10.0.0.7"}`}
+		}
+		return nil
+	})
+	defer e.mm.SetKVFault(nil)
+	err = e.mm.OAuth2Complete(e.ctx, e.user, q)
+	if err == nil {
+		t.Fatal("completion succeeded while KV failed")
+	}
+	mustContain(t, err.Error(), "Could not finish connecting to PagerDuty")
+	mustNotContain(t, err.Error(), "10.0.0.7", "pq:")
 }

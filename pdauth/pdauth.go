@@ -194,10 +194,16 @@ func stateKey(state string) string {
 	return hex.EncodeToString(sum[:16])
 }
 
+// ConnectError is a connect failure the user can act on; other errors are internal (KV) and are
+// logged rather than shown.
+type ConnectError string
+
+func (e ConnectError) Error() string { return string(e) }
+
 // BeginConnect stores a fresh verifier for state and returns it.
 func BeginConnect(ctx context.Context, kv kvstore.KV, state, userID string, now time.Time) (string, error) {
 	if state == "" {
-		return "", errors.New("the connect request has no state: start again with /pagerduty connect")
+		return "", ConnectError("the connect request has no state: start again with /pagerduty connect")
 	}
 	v := oauth2.GenerateVerifier()
 	if err := kv.Set(ctx, prefixPending, stateKey(state), pending{Verifier: v, UserID: userID, CreatedAt: now}); err != nil {
@@ -209,7 +215,7 @@ func BeginConnect(ctx context.Context, kv kvstore.KV, state, userID string, now 
 // FinishConnect returns the verifier for state once, checking that the same user started it.
 func FinishConnect(ctx context.Context, kv kvstore.KV, state, userID string, now time.Time) (string, error) {
 	if state == "" {
-		return "", errors.New("PagerDuty sent no state back: start again with /pagerduty connect")
+		return "", ConnectError("PagerDuty sent no state back: start again with /pagerduty connect")
 	}
 	var p pending
 	found, err := kv.Get(ctx, prefixPending, stateKey(state), &p)
@@ -217,16 +223,16 @@ func FinishConnect(ctx context.Context, kv kvstore.KV, state, userID string, now
 		return "", fmt.Errorf("loading the connect request: %w", err)
 	}
 	if !found || p.Verifier == "" {
-		return "", errors.New("this connect link was already used or is unknown: start again with /pagerduty connect")
+		return "", ConnectError("this connect link was already used or is unknown: start again with /pagerduty connect")
 	}
 	if err := kv.Delete(ctx, prefixPending, stateKey(state)); err != nil {
 		return "", fmt.Errorf("closing the connect request: %w", err)
 	}
 	if p.UserID != userID {
-		return "", errors.New("this connect link was started by another Mattermost user: start again with /pagerduty connect")
+		return "", ConnectError("this connect link was started by another Mattermost user: start again with /pagerduty connect")
 	}
 	if now.Sub(p.CreatedAt) > PendingTTL {
-		return "", errors.New("this connect link expired: start again with /pagerduty connect")
+		return "", ConnectError("this connect link expired: start again with /pagerduty connect")
 	}
 	return p.Verifier, nil
 }
