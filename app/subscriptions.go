@@ -296,6 +296,9 @@ func (a *App) addSubscription(c *Call, sc subChannel, args []string) (subscripti
 		return sub, &subInputError{field: forms.SubFieldEvents, msg: "this channel already has a subscription with the same filters: see `/pagerduty list`"}
 	case errors.Is(err, subscription.ErrChannelFull):
 		return sub, &subInputError{field: forms.SubFieldEvents, msg: subscription.ErrChannelFull.Error()}
+	case errors.Is(err, subscription.ErrIndexFull):
+		return sub, &subResponseError{errorText("Nothing was subscribed: too many channels on this server already have PagerDuty subscriptions " +
+			"(the app's index is full). Ask channel admins to remove ones no longer needed (`/pagerduty unsubscribe all` in those channels).")}
 	case err != nil:
 		a.logError(c, "storing a subscription", err)
 		return sub, &subResponseError{errorText("Could not save the subscription in Mattermost's KV store; nothing was subscribed. Please try again.")}

@@ -12,6 +12,10 @@ import (
 	"github.com/mattermost/mattermost-app-pagerduty/timefmt"
 )
 
+// MaxReplyBytes keeps a reply well under Mattermost's post limit (16383 characters), leaving room
+// for the last line and the truncation note.
+const MaxReplyBytes = 14000
+
 // OnCallView is who is on call now, as the acting user asked for it.
 type OnCallView struct {
 	Entries  []pagerduty.OnCall
@@ -64,7 +68,11 @@ func OnCallNow(v OnCallView) string {
 		}
 		return ordered[i].id < ordered[j].id
 	})
+	written := 0
 	for _, p := range ordered {
+		if b.Len() > MaxReplyBytes {
+			break
+		}
 		b.WriteString("\n**" + mdsafe.Link(p.name, p.url) + "**\n")
 		levels := make([]uint, 0, len(p.levels))
 		for l := range p.levels {
@@ -77,9 +85,16 @@ func OnCallNow(v OnCallView) string {
 				return firstNonEmpty(entries[i].User.Summary, entries[i].User.Name) < firstNonEmpty(entries[j].User.Summary, entries[j].User.Name)
 			})
 			for _, e := range entries {
+				if b.Len() > MaxReplyBytes {
+					break
+				}
 				b.WriteString(fmt.Sprintf("- Level %d: %s\n", l, onCallLine(e, v)))
+				written++
 			}
 		}
+	}
+	if rest := len(v.Entries) - written; rest > 0 {
+		b.WriteString(fmt.Sprintf("\n…and %d more on-call entries that do not fit in one message: use `/pagerduty oncall mine` or PagerDuty's on-call view.\n", rest))
 	}
 	return b.String()
 }

@@ -1,9 +1,11 @@
 package forms
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/PagerDuty/go-pagerduty"
 )
@@ -57,5 +59,25 @@ func TestOnCallNowOrdersPoliciesAndLevels(t *testing.T) {
 	a, z1, z2 := strings.Index(got, "alpha"), strings.Index(got, "Level 1: [Yan]"), strings.Index(got, "Level 2: [Zed]")
 	if a < 0 || z1 < 0 || z2 < 0 || !(a < z1 && z1 < z2) {
 		t.Fatalf("wrong order:\n%s", got)
+	}
+}
+
+func TestOnCallNowStaysUnderThePostLimit(t *testing.T) {
+	now := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
+	var entries []pagerduty.OnCall
+	for i := 0; i < 2000; i++ {
+		entries = append(entries, onCall(fmt.Sprintf("PEP%04d", i), fmt.Sprintf("Policy %04d", i), 1, "PU1", "Alice", "PS1", "Primary", "2026-11-23T17:30:00Z"))
+	}
+	got := OnCallNow(OnCallView{Entries: entries, Now: now})
+	if n := utf8.RuneCountInString(got); n > 16383 {
+		t.Fatalf("reply is %d characters, over Mattermost's post limit", n)
+	}
+	shown := strings.Count(got, "- Level 1:")
+	if shown == 0 || shown == len(entries) {
+		t.Fatalf("%d entries shown of %d", shown, len(entries))
+	}
+	mustNote := fmt.Sprintf("…and %d more on-call entries", len(entries)-shown)
+	if !strings.Contains(got, mustNote) {
+		t.Fatalf("missing %q at the end:\n%s", mustNote, got[len(got)-300:])
 	}
 }

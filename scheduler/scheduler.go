@@ -87,6 +87,7 @@ func (s *Scheduler) Arm(target string) error {
 		return fmt.Errorf("creating the state directory: %w", err)
 	}
 	tmp := s.statePath() + ".tmp"
+	_ = os.Remove(tmp) // a leftover from a crash keeps its mode through WriteFile: start afresh at 0600
 	if err := os.WriteFile(tmp, b, 0o600); err != nil {
 		return fmt.Errorf("writing the scheduler state: %w", err)
 	}

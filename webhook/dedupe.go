@@ -40,8 +40,9 @@ const (
 // listing nor a sweeper: expiry happens when a shard is next written. With 256 shards, about
 // 130 000 distinct events per 49 h are remembered; beyond that a shard drops its oldest entries
 // early (logged), which only weakens dedupe for the oldest events. A 64-bit hash makes a false
-// "duplicate" vanishingly rare (about 500/2^64 per lookup), and ids are only hashed after the
-// signature check, so nobody can choose colliding ids.
+// "duplicate" vanishingly rare (about 500/2^64 per lookup). On the direct route ids are hashed only
+// after the signature check; on the Mattermost route the URL secret is what stands between a
+// sender and chosen ids (FNV is not collision-resistant against someone who holds it).
 //
 // A small in-memory LRU of recently seen hashes answers the common case (a retry within
 // minutes) without a KV round trip. It only records ids after the KV write succeeded, so it
