@@ -1,4 +1,5 @@
-# Multi-stage: a static binary in a distroless, non-root image (~10 MB).
+# Multi-stage: a static binary (~22 MB, most of it the Mattermost model package) in a distroless,
+# non-root image (about 24 MB in all).
 FROM golang:1.26 AS build
 WORKDIR /src
 COPY go.mod go.sum ./
