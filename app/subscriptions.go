@@ -330,13 +330,24 @@ func (a *App) addBotToChannel(c *Call, ch *model.Channel) error {
 
 // --- commands -------------------------------------------------------------------------------
 
-func (a *App) subscribe(c *Call) apps.CallResponse {
+// managedChannel is the call's channel when the acting user may change its subscriptions, or the
+// reply that says why not.
+func (c *Call) managedChannel() (subChannel, *apps.CallResponse) {
 	sc, resp := c.subscriptionChannel()
 	if resp != nil {
-		return *resp
+		return sc, resp
 	}
 	if !sc.canManage {
-		return errorText(onlyChannelAdmins)
+		r := errorText(onlyChannelAdmins)
+		return sc, &r
+	}
+	return sc, nil
+}
+
+func (a *App) subscribe(c *Call) apps.CallResponse {
+	sc, resp := c.managedChannel()
+	if resp != nil {
+		return *resp
 	}
 	sub, err := a.addSubscription(c, sc, subscribeArgs(c))
 	var in *subInputError
@@ -354,12 +365,9 @@ func (a *App) subscribe(c *Call) apps.CallResponse {
 }
 
 func (a *App) unsubscribe(c *Call) apps.CallResponse {
-	sc, resp := c.subscriptionChannel()
+	sc, resp := c.managedChannel()
 	if resp != nil {
 		return *resp
-	}
-	if !sc.canManage {
-		return errorText(onlyChannelAdmins)
 	}
 	ids := c.words(forms.SubFieldIDs)
 	current, err := a.subs.List(c.subsCtx(), sc.ch.Id)
@@ -460,12 +468,9 @@ func (a *App) notifications(c *Call) apps.CallResponse {
 }
 
 func (a *App) notificationsSubmit(c *Call) apps.CallResponse {
-	sc, resp := c.subscriptionChannel()
+	sc, resp := c.managedChannel()
 	if resp != nil {
 		return *resp
-	}
-	if !sc.canManage {
-		return errorText(onlyChannelAdmins)
 	}
 	switch c.value(forms.SubFieldAction) {
 	case forms.SubActionAdd:
