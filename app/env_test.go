@@ -82,6 +82,8 @@ type envOptions struct {
 	httpClient func(pd *pdfake.Fake) *http.Client
 	// serve wraps the handler on the app's listener (a benchmark meters it); nil: as is.
 	serve func(http.Handler) http.Handler
+	// timer receives the app's Arm calls (nil: no timer, as most tests drive ticks by hand).
+	timer Timer
 }
 
 type testClock struct {
@@ -188,7 +190,7 @@ func (e *env) newApp() *App {
 	e.t.Helper()
 	o := Options{
 		RootURL: e.root, JWTSecret: testJWTSecret, Manifest: readManifest(e.t), Static: os.DirFS(".."),
-		Logger: e.logger, StateDir: e.stateDir, HTTPClient: e.hc,
+		Logger: e.logger, StateDir: e.stateDir, HTTPClient: e.hc, Timer: e.opts.timer,
 	}
 	if e.clock != nil {
 		o.Now = e.clock.Now

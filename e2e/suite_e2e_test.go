@@ -30,6 +30,9 @@ import (
 
 const appID = apps.AppID("pagerduty")
 
+// tickInterval is the app's self-tick period in the suite.
+const tickInterval = 2 * time.Second
+
 // Credentials the fake accepts.
 const (
 	clientID     = "e2e-client"
@@ -114,6 +117,8 @@ func runSuite(m *testing.M) (int, error) {
 		"PD_APP_JWT_SECRET=" + s.jwt,
 		"PD_APP_STATE_DIR=" + stateDir,
 		"PD_APP_LOG_LEVEL=debug",
+		// Short, so the suite sees the real scheduler tick through Mattermost (scheduler_e2e_test.go).
+		"PD_APP_TICK_INTERVAL=" + tickInterval.String(),
 	}, s.appURL+"/healthz")
 	if err != nil {
 		return 1, fmt.Errorf("starting the app: %w", err)
