@@ -98,7 +98,7 @@ func (a *App) oauth2Complete(c *Call) apps.CallResponse {
 		return errorText("Connected, but PagerDuty would not tell who you are (GET /users/me failed): check that the app's scopes include users.read, then run /pagerduty connect again.")
 	}
 	ut := pdauth.UserToken{
-		AccessToken: tok.AccessToken, RefreshToken: tok.RefreshToken, Expiry: tok.Expiry,
+		AccessToken: tok.AccessToken, RefreshToken: tok.RefreshToken, Expiry: pdauth.OnClock(a.now(), tok.Expiry),
 		PDUserID: me.ID, Email: me.Email, Name: me.Name, TimeZone: me.Timezone, HTMLURL: me.HTMLURL, ConnectedAt: a.now(),
 	}
 	var previous pdauth.UserToken

@@ -411,6 +411,10 @@ func (a *App) incidentResponders(c *Call) apps.CallResponse {
 		return *resp
 	}
 	to := c.values(forms.FieldTo)
+	if !t.Form && len(to) == 0 && c.value(forms.FieldMessage) != "" {
+		// A message for nobody: the form would open with its default message and lose this one.
+		return invalid(forms.FieldTo, "to: choose who should respond (users or escalation policies), for example `--to @alice`")
+	}
 	if t.Form || len(to) == 0 {
 		return a.openForm(c, t, actRespond, func(_ *pdclient.Client, inc incident.Incident, submit *apps.Call) (apps.Form, error) {
 			return forms.RespondersForm(inc, lookupCall(kindUser, kindEP), submit), nil

@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/mattermost/mattermost-app-pagerduty/internal/golden"
+	"github.com/mattermost/mattermost-app-pagerduty/internal/mentions"
 )
 
 var cardNow = time.Date(2024, 5, 6, 12, 0, 0, 0, time.UTC)
@@ -65,6 +66,16 @@ func cardCases() []struct {
 
 	bare := Incident{ID: "Q9", Status: "snoozed"}
 
+	// Mentions spelled as entities, or hidden behind punctuation, which a pattern for "@word"
+	// does not see but Mattermost does.
+	entities := baseIncident()
+	entities.Title = "&commat;channel DB down &#64;all see.@here"
+	entities.Service = Ref{ID: "S", Summary: "&#x40;here API", HTMLURL: "https://acme.pagerduty.com/services/S"}
+	entities.Assignees = []Ref{{ID: "U", Summary: "&commat;alice", HTMLURL: "https://acme.pagerduty.com/users/U"}}
+	entities.Teams = []Ref{{ID: "T", Summary: "x-@all", HTMLURL: "https://acme.pagerduty.com/teams/T"}}
+	entities.Priority = &Ref{ID: "P", Summary: "&#0064;channel"}
+	entities.Description = "&commat;here\n&amp;commat;here is fine"
+
 	return []struct {
 		name string
 		inc  Incident
@@ -73,6 +84,7 @@ func cardCases() []struct {
 		{"acknowledged", ack},
 		{"resolved", resolved},
 		{"hostile", hostile},
+		{"hostile_entities", entities},
 		{"long_title", long},
 		{"many_assignees", many},
 		{"bare_unknown_status", bare},
@@ -104,6 +116,12 @@ func TestCardIsSafe(t *testing.T) {
 			all := c.Title + "\n" + c.Body
 			if m := rawMention.FindString(all); m != "" {
 				t.Errorf("live mention %q in card:\n%s", m, all)
+			}
+			// As Mattermost finds them: after markdown parsing and entity decoding.
+			for _, part := range []string{c.Title, c.Body} {
+				if m := mentions.Find(part); len(m) > 0 {
+					t.Errorf("card mentions %v:\n%s", m, part)
+				}
 			}
 			if strings.Contains(all, "javascript:") && strings.Contains(all, "](javascript") {
 				t.Errorf("javascript link in card:\n%s", all)

@@ -3,40 +3,11 @@ package mdsafe
 import (
 	"strings"
 	"testing"
-	"unicode"
 
 	"github.com/mattermost/mattermost-server/v6/shared/markdown"
-)
 
-// mentionsIn finds mentions the way Mattermost's server does (getExplicitMentions): only the
-// markdown Text nodes of the message are scanned, after entities are decoded, word by word.
-func mentionsIn(message string) []string {
-	var found []string
-	buf := ""
-	process := func(text string) {
-		for _, w := range strings.FieldsFunc(text, func(c rune) bool {
-			return !(c == ':' || c == '.' || c == '-' || c == '_' || c == '@' || unicode.IsLetter(c) || unicode.IsNumber(c))
-		}) {
-			w = strings.TrimLeft(w, ":.-_")
-			w = strings.TrimRight(w, ".-:_")
-			if strings.HasPrefix(w, "@") && len(w) > 1 {
-				found = append(found, w)
-			}
-		}
-	}
-	markdown.Inspect(message, func(node any) bool {
-		text, ok := node.(*markdown.Text)
-		if !ok {
-			process(buf)
-			buf = ""
-			return true
-		}
-		buf += text.Text
-		return false
-	})
-	process(buf)
-	return found
-}
+	"github.com/mattermost/mattermost-app-pagerduty/internal/mentions"
+)
 
 // blockKinds lists the block structures Mattermost's parser sees besides plain paragraphs. That
 // parser (shared/markdown, the one mentions are found with) knows quotes, lists and code; for
@@ -78,13 +49,13 @@ func TestNoMentionSurvivesAnyRenderer(t *testing.T) {
 			"InlineMax":  InlineMax(in, 10),
 			"in heading": "#### " + Link(Truncate(in, 200), "https://acme.pagerduty.com/incidents/Q1") + "\n" + Block(in),
 		} {
-			if m := mentionsIn(out); len(m) > 0 {
+			if m := mentions.Find(out); len(m) > 0 {
 				t.Errorf("%s(%q) = %q mentions %v", name, in, out, m)
 			}
 		}
 	}
 	// The detector itself must see mentions, or the test proves nothing.
-	if m := mentionsIn("hello @channel and &commat;here"); len(m) != 2 {
+	if m := mentions.Find("hello @channel and &commat;here"); len(m) != 2 {
 		t.Fatalf("detector found %v in a message with two mentions", m)
 	}
 }

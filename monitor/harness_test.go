@@ -259,6 +259,7 @@ type harness struct {
 	local  *Local
 	berlin *time.Location
 	log    strings.Builder // transcript of every tick and message, for the golden file
+	sent   []sentMsg       // every message the notifier was given, in order
 }
 
 func newHarness(t *testing.T) *harness {
@@ -324,6 +325,7 @@ func (h *harness) tick(at time.Time) (TickReport, []string, error) {
 	h.now = at
 	rep, err := h.monitor().Tick(context.Background())
 	msgs := h.notif.take()
+	h.sent = append(h.sent, msgs...)
 	if len(msgs) != len(rep.Deliveries) {
 		h.t.Fatalf("notifier saw %d messages, report lists %d deliveries", len(msgs), len(rep.Deliveries))
 	}

@@ -68,7 +68,7 @@ func (a *AppCredential) Auth(ctx context.Context, kv kvstore.KV, c settings.AppC
 	if err != nil {
 		return pdclient.Auth{}, fmt.Errorf("getting the app token from PagerDuty: %w", err)
 	}
-	cached = appToken{AccessToken: tok.AccessToken, Expiry: tok.Expiry, ClientID: c.ClientID, Subdomain: c.Subdomain}
+	cached = appToken{AccessToken: tok.AccessToken, Expiry: OnClock(now, tok.Expiry), ClientID: c.ClientID, Subdomain: c.Subdomain}
 	if err := kv.Set(ctx, prefixAppToken, idAppToken, cached); err != nil {
 		return pdclient.Auth{}, fmt.Errorf("caching the app token: %w", err)
 	}

@@ -141,11 +141,21 @@ func (r *Refresher) refresh(ctx context.Context, userID string, current UserToke
 	if tok.RefreshToken != "" {
 		current.RefreshToken = tok.RefreshToken
 	}
-	current.Expiry = tok.Expiry
+	current.Expiry = OnClock(r.now(), tok.Expiry)
 	if err := store.Save(ctx, current); err != nil {
 		return current, fmt.Errorf("storing your refreshed PagerDuty token: %w", err)
 	}
 	return current, nil
+}
+
+// OnClock re-expresses a token expiry x/oauth2 computed on the wall clock (time.Now() +
+// expires_in) on the clock whose reading is now, the clock expiries are compared with (Refresher
+// and AppCredential Now, which tests move). With the wall clock it changes nothing.
+func OnClock(now, wallExpiry time.Time) time.Time {
+	if wallExpiry.IsZero() {
+		return wallExpiry
+	}
+	return now.Add(time.Until(wallExpiry))
 }
 
 // OAuthConfig builds the x/oauth2 configuration from the admin's settings.

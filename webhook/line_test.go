@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/mattermost/mattermost-app-pagerduty/internal/golden"
+	"github.com/mattermost/mattermost-app-pagerduty/internal/mentions"
 
 	"github.com/mattermost/mattermost-app-pagerduty/incident"
 )
@@ -77,11 +78,11 @@ var (
 // Lines built from hostile data stay inert: no mention, no non-http link, no markdown block.
 func TestLinesAreSafe(t *testing.T) {
 	events := loadEvents(t)
-	hostile := `@channel **x** [a](javascript:alert(1))` + "\n# h\n> q\n```"
+	hostile := `@channel **x** [a](javascript:alert(1)) &commat;here &#64;all see.@here` + "\n# h\n> q\n```"
 	for typ, body := range events {
 		body := strings.NewReplacer(
-			`"Alice"`, `"@all `+"`Alice`"+`"`,
-			`"Maeve"`, `"@here [m](javascript:x)"`,
+			`"Alice"`, `"@all `+"`Alice`"+` &commat;channel"`,
+			`"Maeve"`, `"@here [m](javascript:x) &#x40;all"`,
 			`"A fix for this incident is being developed"`, `"`+jsonEscape(hostile)+`"`,
 			`"Please help me make the tests pass"`, `"`+jsonEscape(hostile)+`"`,
 			`"https://example.com/bridge"`, `"javascript:alert(1)"`,
@@ -93,6 +94,10 @@ func TestLinesAreSafe(t *testing.T) {
 		for _, line := range []string{Line(ev), StandaloneLine(ev)} {
 			if m := liveMention.FindString(line); m != "" {
 				t.Errorf("%s: live mention %q in %q", typ, m, line)
+			}
+			// As Mattermost finds them: after markdown parsing and entity decoding.
+			if m := mentions.Find(line); len(m) > 0 {
+				t.Errorf("%s: %q mentions %v", typ, line, m)
 			}
 			if m := nonHTTPLink.FindString(line); m != "" {
 				t.Errorf("%s: non-http link in %q", typ, line)
