@@ -53,7 +53,7 @@ func OnCallNow(v OnCallView) string {
 	for _, e := range v.Entries {
 		p, ok := policies[e.EscalationPolicy.ID]
 		if !ok {
-			p = &policy{id: e.EscalationPolicy.ID, name: firstNonEmpty(e.EscalationPolicy.Summary, e.EscalationPolicy.Name, e.EscalationPolicy.ID), url: e.EscalationPolicy.HTMLURL, levels: map[uint][]pagerduty.OnCall{}}
+			p = &policy{id: e.EscalationPolicy.ID, name: mdsafe.FirstNonBlank(e.EscalationPolicy.Summary, e.EscalationPolicy.Name, e.EscalationPolicy.ID), url: e.EscalationPolicy.HTMLURL, levels: map[uint][]pagerduty.OnCall{}}
 			policies[e.EscalationPolicy.ID] = p
 		}
 		p.levels[e.EscalationLevel] = append(p.levels[e.EscalationLevel], e)
@@ -82,7 +82,7 @@ func OnCallNow(v OnCallView) string {
 		for _, l := range levels {
 			entries := p.levels[l]
 			sort.SliceStable(entries, func(i, j int) bool {
-				return firstNonEmpty(entries[i].User.Summary, entries[i].User.Name) < firstNonEmpty(entries[j].User.Summary, entries[j].User.Name)
+				return mdsafe.FirstNonBlank(entries[i].User.Summary, entries[i].User.Name) < mdsafe.FirstNonBlank(entries[j].User.Summary, entries[j].User.Name)
 			})
 			for _, e := range entries {
 				if b.Len() > MaxReplyBytes {
@@ -100,26 +100,17 @@ func OnCallNow(v OnCallView) string {
 }
 
 func onCallLine(e pagerduty.OnCall, v OnCallView) string {
-	name := mdsafe.Link(firstNonEmpty(e.User.Summary, e.User.Name, e.User.ID), e.User.HTMLURL)
+	name := mdsafe.Link(mdsafe.FirstNonBlank(e.User.Summary, e.User.Name, e.User.ID), e.User.HTMLURL)
 	if e.User.ID != "" && e.User.ID == v.MyUserID {
 		name = "**" + name + " (you)**"
 	}
 	where := "directly assigned"
 	if e.Schedule.ID != "" {
-		where = mdsafe.Link(firstNonEmpty(e.Schedule.Summary, e.Schedule.Name, e.Schedule.ID), e.Schedule.HTMLURL)
+		where = mdsafe.Link(mdsafe.FirstNonBlank(e.Schedule.Summary, e.Schedule.Name, e.Schedule.ID), e.Schedule.HTMLURL)
 	}
 	until := "always on call"
 	if end, err := time.Parse(time.RFC3339, e.End); err == nil && e.End != "" {
 		until = "until " + timefmt.Clock(end, v.Now, v.Loc) + " (" + timefmt.Duration(end.Sub(v.Now)) + " remaining)"
 	}
 	return name + " · " + where + " · " + until
-}
-
-func firstNonEmpty(ss ...string) string {
-	for _, s := range ss {
-		if strings.TrimSpace(s) != "" {
-			return s
-		}
-	}
-	return ""
 }

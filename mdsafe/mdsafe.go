@@ -120,3 +120,14 @@ func Code(s string) string {
 	s = codeUnsafe.Replace(s)
 	return "`" + s + "`"
 }
+
+// FirstNonBlank returns the first value with visible text: PagerDuty sends summaries, names and
+// ids of which some may be empty or blank, and a display wants the first real one.
+func FirstNonBlank(values ...string) string {
+	for _, v := range values {
+		if strings.TrimSpace(v) != "" {
+			return v
+		}
+	}
+	return ""
+}

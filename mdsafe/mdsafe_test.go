@@ -110,3 +110,20 @@ func TestCode(t *testing.T) {
 		}
 	}
 }
+
+func TestFirstNonBlank(t *testing.T) {
+	tests := []struct {
+		in   []string
+		want string
+	}{
+		{[]string{"", "  ", "Alice", "PU1"}, "Alice"},
+		{[]string{"Bob"}, "Bob"},
+		{[]string{"", "\t"}, ""},
+		{nil, ""},
+	}
+	for _, tt := range tests {
+		if got := FirstNonBlank(tt.in...); got != tt.want {
+			t.Errorf("FirstNonBlank(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}

@@ -8,6 +8,7 @@
 package oncall
 
 import (
+	"cmp"
 	"fmt"
 	"time"
 
@@ -55,12 +56,12 @@ func FromAPI(in []pagerduty.OnCall) ([]Entry, error) {
 		}
 		out = append(out, Entry{
 			UserID:       oc.User.ID,
-			UserName:     firstNonEmpty(oc.User.Name, oc.User.Summary),
+			UserName:     cmp.Or(oc.User.Name, oc.User.Summary),
 			UserEmail:    oc.User.Email,
 			ScheduleID:   oc.Schedule.ID,
-			ScheduleName: firstNonEmpty(oc.Schedule.Name, oc.Schedule.Summary),
+			ScheduleName: cmp.Or(oc.Schedule.Name, oc.Schedule.Summary),
 			PolicyID:     oc.EscalationPolicy.ID,
-			PolicyName:   firstNonEmpty(oc.EscalationPolicy.Name, oc.EscalationPolicy.Summary),
+			PolicyName:   cmp.Or(oc.EscalationPolicy.Name, oc.EscalationPolicy.Summary),
 			Level:        int(oc.EscalationLevel),
 			Start:        start,
 			End:          end,
@@ -79,15 +80,6 @@ func parseTime(s string) (time.Time, error) {
 		return time.Time{}, fmt.Errorf("parsing %q: %w", s, err)
 	}
 	return t, nil
-}
-
-func firstNonEmpty(s ...string) string {
-	for _, v := range s {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }
 
 // Shift is one entry of a schedule's rendered final schedule: who is on call from Start to End.
@@ -128,7 +120,7 @@ type Person struct{ ID, Name string }
 // ScheduleFromAPI converts a schedule as GET /schedules or /schedules/{id} returns it.
 func ScheduleFromAPI(s pagerduty.Schedule) ScheduleInfo {
 	info := ScheduleInfo{
-		ID: s.ID, Name: firstNonEmpty(s.Name, s.Summary), Description: s.Description,
+		ID: s.ID, Name: cmp.Or(s.Name, s.Summary), Description: s.Description,
 		TimeZone: s.TimeZone, HTMLURL: s.HTMLURL,
 	}
 	seen := map[string]bool{}

@@ -327,7 +327,7 @@ func taskLine(b *strings.Builder, ev Event) {
 	}
 	_ = json.Unmarshal(ev.Data, &d)
 	b.WriteString("☑️ Task ")
-	if n := firstNonEmpty(d.Name, d.Summary); n != "" {
+	if n := mdsafe.FirstNonBlank(d.Name, d.Summary); n != "" {
 		b.WriteString("“")
 		b.WriteString(mdsafe.InlineMax(n, 200))
 		b.WriteString("” ")
@@ -374,13 +374,4 @@ func workflowLine(b *strings.Builder, ev Event) {
 	}
 	b.WriteString(strings.TrimPrefix(ev.Type, "incident.workflow."))
 	by(b, ev)
-}
-
-func firstNonEmpty(s ...string) string {
-	for _, v := range s {
-		if strings.TrimSpace(v) != "" {
-			return v
-		}
-	}
-	return ""
 }
