@@ -23,6 +23,7 @@
 package monitor
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -157,14 +158,6 @@ func (m *Monitor) now() time.Time {
 	return clock().UTC().Truncate(time.Second)
 }
 
-func orDefault[T comparable](v, def T) T {
-	var zero T
-	if v == zero {
-		return def
-	}
-	return v
-}
-
 // Tick reads the on-calls of [now, now+Window), diffs them with the last snapshot, delivers the
 // notifications and commits the new snapshot. A PagerDuty or KV read error returns before
 // anything is sent or written, so the old snapshot stays and the next tick reports the change.
@@ -183,7 +176,7 @@ func (m *Monitor) Tick(ctx context.Context) (TickReport, error) {
 		rep.Skipped = "previous tick was less than MinInterval ago"
 		return rep, nil
 	}
-	window := orDefault(m.Window, DefaultWindow)
+	window := cmp.Or(m.Window, DefaultWindow)
 	log := m.log()
 
 	var st stateDoc
@@ -233,7 +226,7 @@ func (m *Monitor) Tick(ctx context.Context) (TickReport, error) {
 	rep.Baseline = prev == nil
 	cur := BuildSnapshot(entries, now, now.Add(window), prev)
 	rep.Records = len(cur.Recs)
-	rep.Events = Diff(prev, cur, orDefault(m.ReminderLead, DefaultReminderLead))
+	rep.Events = Diff(prev, cur, cmp.Or(m.ReminderLead, DefaultReminderLead))
 
 	sent, err := m.ledgerFor(ctx, &st, found)
 	if err != nil {
@@ -247,7 +240,7 @@ func (m *Monitor) Tick(ctx context.Context) (TickReport, error) {
 			retryable = true
 		}
 	}
-	if retryable && found && st.Attempts+1 < orDefault(m.MaxAttempts, DefaultMaxAttempts) {
+	if retryable && found && st.Attempts+1 < cmp.Or(m.MaxAttempts, DefaultMaxAttempts) {
 		// Keep the snapshot so the failed changes are computed again; remember what went out.
 		local.ledgerGen, local.ledger = st.Gen, sent
 		docs, lerr := m.saveLedger(ctx, st.Gen, sent)
