@@ -19,6 +19,7 @@ import (
 	"github.com/mattermost/mattermost-app-pagerduty/kvstore"
 	"github.com/mattermost/mattermost-app-pagerduty/mmclient"
 	"github.com/mattermost/mattermost-app-pagerduty/settings"
+	"github.com/mattermost/mattermost-app-pagerduty/statefile"
 	"github.com/mattermost/mattermost-app-pagerduty/webhook"
 )
 
@@ -137,24 +138,7 @@ func (in *ingress) save(cfg ingressConfig) error {
 		}
 		return nil
 	}
-	if err := os.MkdirAll(filepath.Dir(in.path), 0o700); err != nil {
-		return fmt.Errorf("creating the state directory: %w", err)
-	}
-	b, err := json.Marshal(cfg)
-	if err != nil {
-		return fmt.Errorf("encoding the ingress state: %w", err)
-	}
-	tmp := in.path + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o600); err != nil {
-		return fmt.Errorf("writing %s: %w", tmp, err)
-	}
-	if err := os.Chmod(tmp, 0o600); err != nil { // an older file may have had wider permissions
-		return fmt.Errorf("restricting %s: %w", tmp, err)
-	}
-	if err := os.Rename(tmp, in.path); err != nil {
-		return fmt.Errorf("saving %s: %w", in.path, err)
-	}
-	return nil
+	return statefile.Write(in.path, cfg)
 }
 
 // seen reports whether the ingress forwarded eventID recently.

@@ -23,6 +23,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/mattermost/mattermost-app-pagerduty/statefile"
 )
 
 // Scheduler ticks a URL periodically.
@@ -82,16 +84,7 @@ func (s *Scheduler) Arm(target string) error {
 	if same {
 		return nil
 	}
-	b, _ := json.Marshal(state{Target: target})
-	if err := os.MkdirAll(s.StateDir, 0o700); err != nil {
-		return fmt.Errorf("creating the state directory: %w", err)
-	}
-	tmp := s.statePath() + ".tmp"
-	_ = os.Remove(tmp) // a leftover from a crash keeps its mode through WriteFile: start afresh at 0600
-	if err := os.WriteFile(tmp, b, 0o600); err != nil {
-		return fmt.Errorf("writing the scheduler state: %w", err)
-	}
-	if err := os.Rename(tmp, s.statePath()); err != nil {
+	if err := statefile.Write(s.statePath(), state{Target: target}); err != nil {
 		return fmt.Errorf("saving the scheduler state: %w", err)
 	}
 	return nil
