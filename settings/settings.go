@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/mattermost/mattermost-app-pagerduty/kvstore"
+	"github.com/mattermost/mattermost-app-pagerduty/pdclient"
 )
 
 // KV prefixes and ids owned by this package.
@@ -51,13 +52,14 @@ type Hosts struct {
 	Events   string `json:"events"`
 }
 
-var presets = map[string]Hosts{
-	RegionUS: {API: "https://api.pagerduty.com", Identity: "https://identity.pagerduty.com", Events: "https://events.pagerduty.com"},
-	RegionEU: {API: "https://api.eu.pagerduty.com", Identity: "https://identity.eu.pagerduty.com", Events: "https://events.eu.pagerduty.com"},
+// preset is the hosts of a named region, as the PagerDuty client knows them.
+func preset(region string) Hosts {
+	h := pdclient.US()
+	if region == RegionEU {
+		h = pdclient.EU()
+	}
+	return Hosts{API: h.API, Identity: h.Identity, Events: h.Events}
 }
-
-// PresetHosts returns the hosts of a named region.
-func PresetHosts(region string) (Hosts, bool) { h, ok := presets[region]; return h, ok }
 
 // AppConfig is the admin's configuration. Secrets live here and are never rendered: views use
 // Public().
@@ -170,7 +172,7 @@ func Apply(old AppConfig, in Input) (AppConfig, error) {
 	c.Region = strings.ToLower(strings.TrimSpace(in.Region))
 	switch c.Region {
 	case RegionUS, RegionEU:
-		c.Hosts = presets[c.Region]
+		c.Hosts = preset(c.Region)
 	case RegionCustom:
 		c.Hosts = Hosts{API: trimURL(in.APIHost), Identity: trimURL(in.IdentityHost), Events: trimURL(in.EventsHost)}
 		for field, v := range map[string]string{FieldAPIHost: c.Hosts.API, FieldIdentityHost: c.Hosts.Identity, FieldEventsHost: c.Hosts.Events} {

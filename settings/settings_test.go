@@ -11,7 +11,7 @@ import (
 
 func TestApply(t *testing.T) {
 	valid := Input{Region: "us", ClientID: "client-123", ClientSecret: "secret_abc", CredentialKind: CredAPIKey, APIKey: "y_NbAkKc66ryYTWUXYEu"}
-	stored := AppConfig{Region: RegionUS, Hosts: presets[RegionUS], ClientID: "client-123", ClientSecret: "old_secret", CredentialKind: CredAPIKey, APIKey: "old_api_key_1234567"}
+	stored := AppConfig{Region: RegionUS, Hosts: preset(RegionUS), ClientID: "client-123", ClientSecret: "old_secret", CredentialKind: CredAPIKey, APIKey: "old_api_key_1234567"}
 	tests := []struct {
 		name      string
 		old       AppConfig
