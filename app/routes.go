@@ -73,15 +73,13 @@ const (
 )
 
 // Expand sets, named for what the handler needs. The plugin strips everything not asked for.
+// The manifest's own calls (bindings, install, OAuth2, webhooks) carry theirs in manifest.json:
+// bindings ask for roles and the OAuth2 app and user only, so that path makes no request; install
+// asks for the app at level all, the only way the webhook secret reaches the app.
 var (
-	// Bindings must stay cheap: roles, the OAuth2 app (configured?) and user (connected?) come
-	// with the call, so the bindings path makes no request at all.
-	expandBindings = &apps.Expand{ActingUser: apps.ExpandSummary, OAuth2App: apps.ExpandAll, OAuth2User: apps.ExpandAll}
 	// A user acting on PagerDuty: their token (from the OAuth2 store), their Mattermost token (to
 	// store a refreshed token) and their profile (time zone, roles).
 	expandUser = &apps.Expand{ActingUser: apps.ExpandSummary, ActingUserAccessToken: apps.ExpandAll, OAuth2App: apps.ExpandAll, OAuth2User: apps.ExpandAll}
-	// Install captures the webhook secret, which the plugin reveals only at level all to a sysadmin.
-	expandInstall = &apps.Expand{App: apps.ExpandAll, ActingUser: apps.ExpandSummary}
 	// An incident action: the user's PagerDuty token, and the post at level all when the call
 	// comes from one (card buttons, post menu, modals opened from them): the app checks from
 	// Mattermost's own copy, not from the call's state, that the post is the incident's card.

@@ -10,14 +10,6 @@ import (
 	"github.com/mattermost/mattermost-app-pagerduty/oncall"
 )
 
-func concat(groups ...[]oncall.Entry) []oncall.Entry {
-	var out []oncall.Entry
-	for _, g := range groups {
-		out = append(out, g...)
-	}
-	return out
-}
-
 func wantBaseline(h *harness, rep TickReport) {
 	h.t.Helper()
 	if !rep.Baseline || !rep.Committed {
