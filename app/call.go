@@ -211,9 +211,11 @@ func (a *App) fromWebhookRoute(h handler) handler {
 		raw, _ := c.Values["rawQuery"].(string)
 		q, _ := url.ParseQuery(raw)
 		got := q.Get("secret")
-		in, found, err := c.settings().Installation(c.ctx)
-		if err != nil || !found || in.WebhookSecret == "" || got == "" ||
-			subtle.ConstantTimeCompare([]byte(got), []byte(in.WebhookSecret)) != 1 {
+		// The installation's webhook secret as the ingress keeps it in memory (read from KV once
+		// per process and again at every install), so a burst of deliveries costs no KV reads.
+		cfg, err := a.ingressConfigFor(c)
+		if err != nil || cfg.WebhookSecret == "" || got == "" ||
+			subtle.ConstantTimeCompare([]byte(got), []byte(cfg.WebhookSecret)) != 1 {
 			a.log.Warn("refused a webhook call without this installation's webhook secret", "path", c.Path)
 			return errorText("Not a webhook call.")
 		}
